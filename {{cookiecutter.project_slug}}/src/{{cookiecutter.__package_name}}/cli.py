@@ -1,0 +1,63 @@
+"""The one entry point: ``{{ cookiecutter.project_slug }} <command> --env <env>`` (also ``python -m {{ cookiecutter.__package_name }}``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+
+from {{ cookiecutter.__package_name }}.config import ENVIRONMENTS, ConfigError, load_settings
+
+# command -> module exposing HELP, add_arguments(parser) and execute(settings, args) -> exit status.
+COMMANDS = {
+    "data": "{{ cookiecutter.__package_name }}.pipeline.data",
+}
+
+
+def _show_config(settings, args) -> int:
+    print(json.dumps(settings.model_dump(mode="json", by_alias=True), indent=2))
+    print(f"# tracking URI: {settings.tracking_uri}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = {"config": ("Print the resolved settings of an environment as JSON", None)}
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        commands[name] = (module.HELP, module)
+    for name, (help_text, module) in commands.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument(
+            "--env", choices=ENVIRONMENTS, default="dev", help="environment config to use (default: dev)"
+        )
+        command.add_argument("--root", default=".", help="project root (default: the current folder)")
+        command.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        if module is not None:
+            module.add_arguments(command)
+        command.set_defaults(handler=module.execute if module is not None else _show_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "PIL", "dvc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.env, args.root)
+        return args.handler(settings, args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

