@@ -35,7 +35,7 @@ REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 def error(field: str, value: object, problem: str, fix: str) -> str:
     """Format one refusal as ``ERROR: <field> <value>: <problem>. <fix>.``."""
-    return f"ERROR: {field} {json.dumps(value)}: {problem}. {fix.rstrip('.')}."
+    return f"ERROR: {field} {json.dumps(value, ensure_ascii=False)}: {problem}. {fix.rstrip('.')}."
 
 
 def text_problem(value: str, *, quotes: bool) -> str | None:
@@ -139,10 +139,8 @@ def check_branches(answers: dict) -> list[str]:
             errors.append(error(field, answers[field], problem, fix))
     prefix = answers["release_branch_prefix"]
     problem = branch_problem(prefix + "1.0")
-    if problem is None and not prefix.endswith("/"):
-        problem = "does not end with '/'"
     if problem:
-        errors.append(error("release_branch_prefix", prefix, problem, "Use a prefix ending in '/', such as release/"))
+        errors.append(error("release_branch_prefix", prefix, problem, "Use a prefix such as release/ that makes a valid branch name followed by a version"))
     if errors:
         return errors
     if answers["default_branch"] == answers["dev_branch"]:

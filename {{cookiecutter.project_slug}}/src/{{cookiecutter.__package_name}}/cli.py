@@ -1,4 +1,8 @@
-"""The one entry point: ``{{ cookiecutter.project_slug }} <command> --env <env>`` (also ``python -m {{ cookiecutter.__package_name }}``)."""
+"""The one entry point of the project: every command, for every environment.
+
+Usage: ``{{ cookiecutter.project_slug }} <command> --env <env>``
+   or: ``python -m {{ cookiecutter.__package_name }} <command> --env <env>``
+"""
 
 from __future__ import annotations
 

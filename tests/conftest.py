@@ -1,0 +1,136 @@
+"""Bake each option combination once per session; every check fans out from those bakes.
+
+The matrix follows cookiecutter-data-science: the product of the options that interact,
+filtered by ``_is_valid``, with the independent options cycled across it so every value
+is covered without the full product.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+
+# task decides the notebook's and params' content, include_notebooks what exists: they interact.
+INTERACTING = {"task": OPTIONS["task"], "include_notebooks": OPTIONS["include_notebooks"]}
+# Each of these changes files on its own; cycling covers every value.
+CYCLED = {
+    "python_version": OPTIONS["python_version"],
+    "dvc_remote": OPTIONS["dvc_remote"],
+    "license": OPTIONS["license"],
+    "mlflow_tracking_uri": ["", "http://127.0.0.1:5000"],
+}
+# A bake with every free-text answer at its awkward edge: the strings must round-trip.
+EDGE_CASE = {
+    "project_name": "Zoë Flight Delay Model",
+    "project_slug": "zoe_delay_model_with_a_long_name_forty_c",
+    "description": "Predicts 'late' flights: <fast> & {cheap} — 100% offline",
+    "author_name": "Zoë O'Brien-Łukasiewicz",
+    "author_email": "zoe.obrien+ml@example.co.uk",
+    "default_branch": "trunk",
+    "dev_branch": "develop",
+    "release_branch_prefix": "releases/v",
+}
+
+
+def _is_valid(config: dict) -> bool:
+    """A SQLite (local) tracking store with a team's cloud DVC remote is refused by the pre-gen hook."""
+    uri = config.get("mlflow_tracking_uri", "")
+    return not (uri.startswith(("sqlite:", "file:")) and config.get("dvc_remote", "local") != "local")
+
+
+def _matrix() -> list[dict]:
+    combos = [dict(zip(INTERACTING, values)) for values in itertools.product(*INTERACTING.values())]
+    cycles = {key: itertools.cycle(values) for key, values in CYCLED.items()}
+    longest = max(len(combos), *(len(v) for v in CYCLED.values()))
+    matrix = []
+    for index in range(longest):
+        config = dict(combos[index % len(combos)])
+        config.update({key: next(cycle) for key, cycle in cycles.items()})
+        if _is_valid(config):
+            matrix.append(config)
+    matrix.append({**matrix[0], **EDGE_CASE})
+    return matrix
+
+
+MATRIX = _matrix()
+
+
+def config_id(config: dict) -> str:
+    keys = ("task", "include_notebooks", "python_version", "dvc_remote", "license")
+    label = "-".join(str(config[k]) for k in keys)
+    return label + ("-edge" if "project_slug" in config else "")
+
+
+def tool_env(home: Path) -> dict[str, str]:
+    """An environment with no git identity and the DVC remote under a private XDG_DATA_HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "VIRTUAL_ENV"))}
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / "share"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DVC_NO_ANALYTICS="1",
+        UV_PYTHON_DOWNLOADS="never",
+        UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
+    )
+    return env
+
+
+def bake(config: dict, output_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run cookiecutter as a user would, through its command line."""
+    args = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "--output-dir", str(output_dir)]
+    args += [f"{key}={value}" for key, value in config.items()]
+    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=output_dir, timeout=120)
+
+
+class Baked:
+    """One baked project plus what its bake printed."""
+
+    def __init__(self, config: dict, path: Path, result: subprocess.CompletedProcess, env: dict[str, str]):
+        self.config, self.path, self.result, self.env = config, path, result, env
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(args, cwd=self.path, capture_output=True, text=True, env=self.env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Baked]:
+    """Every matrix combination, baked once for the whole session."""
+    baked = {}
+    for config in MATRIX:
+        root = tmp_path_factory.mktemp(config_id(config))
+        home = root / "home"
+        home.mkdir()
+        output = root / "out"
+        output.mkdir()
+        env = tool_env(home)
+        result = bake(config, output, env)
+        assert result.returncode == 0, f"bake failed for {config}:\n{result.stdout}\n{result.stderr}"
+        (project,) = [p for p in output.iterdir() if p.is_dir()]
+        baked[config_id(config)] = Baked(config, project, result, env)
+    return baked
+
+
+@pytest.fixture(params=MATRIX, ids=config_id)
+def baked(request: pytest.FixtureRequest, bakes: dict[str, Baked]) -> Baked:
+    return bakes[config_id(request.param)]
+
+
+def uv_bin() -> str:
+    found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert found, "uv is not installed: run `make test`, which installs it"
+    return found
