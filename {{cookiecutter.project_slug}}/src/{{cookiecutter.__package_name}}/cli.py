@@ -17,10 +17,21 @@ from {{ cookiecutter.__package_name }}.config import ENVIRONMENTS, ConfigError, 
 # command -> module exposing HELP, add_arguments(parser) and execute(settings, args) -> exit status.
 COMMANDS = {
     "data": "{{ cookiecutter.__package_name }}.pipeline.data",
+    "features": "{{ cookiecutter.__package_name }}.pipeline.features",
+    "train": "{{ cookiecutter.__package_name }}.pipeline.train",
+    "evaluate": "{{ cookiecutter.__package_name }}.pipeline.evaluate",
+    "validate": "{{ cookiecutter.__package_name }}.pipeline.validate",
+    "promote": "{{ cookiecutter.__package_name }}.pipeline.promote",
+    "rollback": "{{ cookiecutter.__package_name }}.pipeline.rollback",
+    "predict": "{{ cookiecutter.__package_name }}.pipeline.predict",
+    "status": "{{ cookiecutter.__package_name }}.pipeline.status",
 }
 
 
 def _show_config(settings, args) -> int:
+    if args.tracking_uri:
+        print(settings.tracking_uri)
+        return 0
     print(json.dumps(settings.model_dump(mode="json", by_alias=True), indent=2))
     print(f"# tracking URI: {settings.tracking_uri}", file=sys.stderr)
     return 0
@@ -28,6 +39,7 @@ def _show_config(settings, args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__)
+    parser.epilog = "Also: run STEP [STEP ...] --env ENV runs several steps in one process."
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {"config": ("Print the resolved settings of an environment as JSON", None)}
     for name, module_name in COMMANDS.items():
@@ -42,11 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         if module is not None:
             module.add_arguments(command)
+        else:
+            command.add_argument("--tracking-uri", action="store_true", help="print only the MLflow tracking URI")
         command.set_defaults(handler=module.execute if module is not None else _show_config)
     return parser
 
 
+def run_steps(argv: list[str]) -> int:
+    """``run STEP [STEP ...] [--env ENV] [--root ROOT]``: several steps in one process, stopping at the first failure."""
+    parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }} run", description=run_steps.__doc__)
+    parser.add_argument("steps", nargs="+", choices=list(COMMANDS), metavar="STEP", help=", ".join(COMMANDS))
+    parser.add_argument("--env", choices=ENVIRONMENTS, default="dev")
+    parser.add_argument("--root", default=".")
+    args = parser.parse_args(argv)
+    for step in args.steps:
+        status = main([step, "--env", args.env, "--root", args.root])
+        if status != 0:
+            return status
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        return run_steps(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

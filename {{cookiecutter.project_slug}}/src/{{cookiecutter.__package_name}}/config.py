@@ -64,6 +64,7 @@ class TrainConfig(Frozen):
 class ValidateConfig(Frozen):
     thresholds: dict[str, float] = Field(description="Metric floors (ceilings for error metrics such as mae)")
     slice_floor: float = Field(description="Worst allowed per-slice primary metric")
+    slice_columns: tuple[str, ...] = Field(description="Columns whose values are judged one by one (slices)")
     slice_min_rows: int = Field(gt=0, description="Slices smaller than this are not judged")
     required_tags: tuple[str, ...]
 

@@ -1,0 +1,122 @@
+"""Point-in-time-correct features: only what is known at the scheduled departure time."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+# Inputs of the model, by kind. Everything here is known when the flight is scheduled.
+CATEGORICAL = ["carrier", "origin", "dest", "route", "engine"]
+NUMERIC = [
+    "dep_hour", "dep_minute", "weekday", "month", "day_of_year", "distance", "scheduled_block_minutes",
+    "temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib",
+    "plane_age", "seats",
+]  # fmt: skip
+WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+ID_COLUMN, TIME_COLUMN = "flight_id", "scheduled_departure"
+DELAY_THRESHOLD_MINUTES = 15
+
+
+def _minutes(hhmm: pd.Series) -> pd.Series:
+    return (hhmm // 100) * 60 + hhmm % 100
+
+
+def flight_ids(flights: pd.DataFrame) -> pd.Series:
+    """A stable key per scheduled flight: date, carrier, number, origin and scheduled time."""
+    raw = (
+        flights["year"].astype(str)
+        + "-" + flights["month"].astype(str).str.zfill(2)
+        + "-" + flights["day"].astype(str).str.zfill(2)
+        + "-" + flights["carrier"].astype(str) + flights["flight"].astype(str)
+        + "-" + flights["origin"].astype(str)
+        + "-" + flights["sched_dep_time"].astype(str).str.zfill(4)
+    )  # fmt: skip
+    return raw
+
+
+def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Join flights with the weather known before departure and plane facts; add the label of ``task``.
+
+    Weather comes from the last complete hourly observation at the origin *before* the scheduled
+    departure hour, so nothing observed after the schedule leaks in. Cancelled flights (no
+    departure or arrival recorded) have no label and are dropped.
+    """
+    frame = pd.DataFrame(
+        {
+            ID_COLUMN: flight_ids(flights),
+            TIME_COLUMN: pd.to_datetime(
+                dict(year=flights["year"], month=flights["month"], day=flights["day"],
+                     hour=flights["hour"], minute=flights["minute"])
+            ),  # fmt: skip
+            "carrier": flights["carrier"].astype(object),
+            "origin": flights["origin"].astype(object),
+            "dest": flights["dest"].astype(object),
+            "distance": flights["distance"].astype("float64"),
+            "tailnum": flights["tailnum"].astype(object),
+            "weather_hour": pd.to_datetime(flights["time_hour"], utc=True) - pd.Timedelta(hours=1),
+        }
+    )
+    frame["route"] = frame["origin"] + "-" + frame["dest"]
+    frame["dep_hour"] = flights["hour"].astype("float64")
+    frame["dep_minute"] = flights["minute"].astype("float64")
+    frame["weekday"] = frame[TIME_COLUMN].dt.weekday.astype("float64")
+    frame["month"] = frame[TIME_COLUMN].dt.month.astype("float64")
+    frame["day_of_year"] = frame[TIME_COLUMN].dt.dayofyear.astype("float64")
+    block = _minutes(flights["sched_arr_time"]) - _minutes(flights["sched_dep_time"])
+    frame["scheduled_block_minutes"] = (block % 1440).astype("float64")
+
+    obs = weather[["origin", "time_hour", *WEATHER]].copy()
+    obs["weather_hour"] = pd.to_datetime(obs["time_hour"], utc=True)
+    obs["origin"] = obs["origin"].astype(object)
+    obs = obs.drop(columns="time_hour").drop_duplicates(["origin", "weather_hour"])
+    frame = frame.merge(obs, on=["origin", "weather_hour"], how="left", validate="many_to_one")
+
+    fleet = planes[["tailnum", "year", "seats", "engine"]].rename(columns={"year": "built"})
+    fleet = fleet.assign(tailnum=fleet["tailnum"].astype(object)).drop_duplicates("tailnum")
+    frame = frame.merge(fleet, on="tailnum", how="left", validate="many_to_one")
+    frame["plane_age"] = (frame[TIME_COLUMN].dt.year - frame["built"]).astype("float64")
+    frame["seats"] = frame["seats"].astype("float64")
+    frame["engine"] = frame["engine"].astype(object)
+    for column in WEATHER:
+        frame[column] = frame[column].astype("float64")
+
+    if task == "classification":
+        label = (flights["dep_delay"] >= DELAY_THRESHOLD_MINUTES).astype("int64")
+        known = flights["dep_delay"].notna()
+        frame["dep_delayed"] = label.where(known)
+        target = "dep_delayed"
+    else:
+        frame["arr_delay"] = flights["arr_delay"].astype("float64")
+        target = "arr_delay"
+    frame = frame[frame[target].notna()]
+    if task == "classification":
+        frame[target] = frame[target].astype("int64")
+    frame = frame.drop_duplicates(ID_COLUMN)
+    columns = [ID_COLUMN, TIME_COLUMN, *CATEGORICAL, *NUMERIC, target]
+    return frame[columns].sort_values([TIME_COLUMN, ID_COLUMN]).reset_index(drop=True)
+
+
+def split_columns(frame: pd.DataFrame, exclude: list[str]) -> tuple[list[str], list[str]]:
+    """Numeric and categorical input columns of a table, by dtype (for your own CSV)."""
+    inputs = [c for c in frame.columns if c not in exclude]
+    numeric = [c for c in inputs if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    categorical = [c for c in inputs if c not in numeric]
+    return numeric, categorical
+
+
+def time_split(frame: pd.DataFrame, time_column: str, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on the earlier part of the timeline, hold out the latest ``holdout_fraction`` of rows by time."""
+    ordered = frame.sort_values(time_column, kind="stable")
+    cutoff = ordered[time_column].iloc[int(len(ordered) * (1 - holdout_fraction))]
+    train, holdout = ordered[ordered[time_column] < cutoff], ordered[ordered[time_column] >= cutoff]
+    if train.empty or holdout.empty:
+        raise ValueError(f"time split at {cutoff} leaves an empty side: need more distinct values of {time_column}")
+    return train, holdout
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A short content hash of a table (row order included)."""
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()[:16]

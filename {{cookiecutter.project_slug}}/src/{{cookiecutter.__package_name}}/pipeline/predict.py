@@ -1,0 +1,143 @@
+"""Step 6, batch inference: score a parquet file with @champion, in chunks, written atomically."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.parquet as pq
+
+from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.model import predict_scores
+from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
+from {{ cookiecutter.__package_name }}.io.files import check_write_allowed, atomic_path
+
+HELP = "Score data.batch_path with the @champion model into data/<env>/predictions.parquet"
+log = logging.getLogger(__name__)
+MLFLOW_TYPES = {"string": str, "double": float, "float": float, "long": float, "integer": float, "boolean": bool}
+
+
+class InputSchemaError(ValueError):
+    """The batch does not match the model's input schema; the message lists every problem, each naming its column."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    rows: int
+    version: str
+    seconds: float
+    path: Path
+
+
+def input_schema(settings: Settings, signature) -> pa.DataFrameSchema:
+    """A strict pandera schema: the row key, the timestamp and the model's inputs, nothing else."""
+    columns = {
+        settings.data.id_column: pa.Column(str, nullable=False),
+        settings.data.time_column: pa.Column("datetime64[ns]", nullable=False, coerce=True),
+    }
+    for spec in signature.inputs.inputs:
+        kind = MLFLOW_TYPES.get(getattr(spec.type, "name", str(spec.type)), object)
+        columns[spec.name] = pa.Column(kind, nullable=True, coerce=kind is float)
+    return pa.DataFrameSchema(columns, strict=True)
+
+
+def describe(errors: pa.errors.SchemaErrors) -> str:
+    """One line per problem, each naming its column."""
+    lines = []
+    for case in errors.failure_cases.drop_duplicates(["column", "check"]).itertuples():
+        check, found = str(case.check), case.failure_case
+        if check == "column_in_dataframe":
+            lines.append(f"column '{found}': missing (the model needs it)")
+        elif check == "column_in_schema":
+            lines.append(f"column '{found}': not expected (the input schema is strict)")
+        elif check.startswith("dtype("):
+            lines.append(f"column '{case.column}': expected type {check[6:-1]}, found {found}")
+        elif check == "not_nullable":
+            lines.append(f"column '{case.column}': has missing values")
+        else:
+            lines.append(f"column '{case.column}': fails {check} (e.g. {found!r})")
+    return "\n  ".join(lines)
+
+
+def validate_chunk(schema: pa.DataFrameSchema, frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise InputSchemaError(f"{where} does not match the model's input schema:\n  {describe(errors)}") from None
+
+
+def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
+    """Validate the whole file's columns first, then stream it chunk by chunk into ``target`` (atomic)."""
+    import mlflow
+
+    check_write_allowed(settings, target)
+    registry = tracking.connect(settings)
+    champion = registry.version_by_alias(tracking.CHAMPION)
+    if champion is None:
+        raise LookupError(f"{registry.name} has no @champion yet: run `make pipeline ENV={settings.env}` first")
+    uri = registry.uri(champion.version)
+    signature = mlflow.models.get_model_info(uri).signature
+    inputs = signature.inputs.input_names()
+    schema = input_schema(settings, signature)
+    source = settings.path(batch_path)
+    if not source.is_file():
+        raise DataError(f"{source}: not found (data.batch_path). Run the features step or point it at your batch.")
+    parquet = pq.ParquetFile(source)
+    validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
+    model = mlflow.sklearn.load_model(uri)
+    started, rows = time.perf_counter(), 0
+    scored_at = pd.Timestamp(datetime.now(UTC))
+    key, when = settings.data.id_column, settings.data.time_column
+    with atomic_path(settings.path(target)) as tmp:
+        writer = None
+        try:
+            for index, batch in enumerate(parquet.iter_batches(batch_size=settings.predict.chunk_rows)):
+                frame = validate_chunk(schema, batch.to_pandas(), f"{source} chunk {index}")
+                out = pd.DataFrame({key: frame[key].astype(str), when: frame[when]})
+                out["prediction"] = predict_scores(model, frame[inputs], settings.task)
+                if settings.task == "classification":
+                    out["predicted_label"] = (out["prediction"] >= 0.5).astype("int8")
+                out["model_name"] = registry.name
+                out["model_version"] = str(champion.version)
+                out["model_alias"] = tracking.CHAMPION
+                out["scored_at"] = scored_at
+                table = pa_arrow.Table.from_pandas(out, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += len(out)
+                log.info("scored %d rows", rows)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise DataError(f"{source}: no rows to score")
+    return Scored(rows, str(champion.version), time.perf_counter() - started, settings.path(target))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", type=Path, help="parquet file to score (default: data.batch_path)")
+    parser.add_argument("--output", type=Path, help="where to write (default: data/<env>/predictions.parquet)")
+
+
+def execute(settings: Settings, args: argparse.Namespace) -> int:
+    target = args.output or output_path(settings, "predictions.parquet")
+    try:
+        result = run(settings, args.input or settings.data.batch_path, target)
+    except (InputSchemaError, DataError, LookupError) as err:
+        print(f"error: {err}\nNothing was written; {target} is unchanged.")
+        return 1
+    rate = result.rows / result.seconds if result.seconds else float("inf")
+    print(f"\n== predict ({settings.env}): {result.rows:,} rows scored by "
+          f"{settings.tracking.registered_model} v{result.version} (@champion) ==")  # fmt: skip
+    print(f"  output      {result.path}")
+    print(f"  throughput  {rate:,.0f} rows/s")
+    return 0
