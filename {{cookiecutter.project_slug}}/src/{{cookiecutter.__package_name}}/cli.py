@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_steps(argv: list[str]) -> int:
-    """``run STEP [STEP ...] [--env ENV] [--root ROOT]``: several steps in one process, stopping at the first failure."""
+    """``run STEP [STEP ...] --env ENV``: several steps in one process, stopping at the first failure."""
     parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }} run", description=run_steps.__doc__)
     parser.add_argument("steps", nargs="+", choices=list(COMMANDS), metavar="STEP", help=", ".join(COMMANDS))
     parser.add_argument("--env", choices=ENVIRONMENTS, default="dev")

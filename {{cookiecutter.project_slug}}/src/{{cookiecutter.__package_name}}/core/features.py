@@ -47,9 +47,14 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
         {
             ID_COLUMN: flight_ids(flights),
             TIME_COLUMN: pd.to_datetime(
-                dict(year=flights["year"], month=flights["month"], day=flights["day"],
-                     hour=flights["hour"], minute=flights["minute"])
-            ),  # fmt: skip
+                dict(
+                    year=flights["year"],
+                    month=flights["month"],
+                    day=flights["day"],
+                    hour=flights["hour"],
+                    minute=flights["minute"],
+                )
+            ),
             "carrier": flights["carrier"].astype(object),
             "origin": flights["origin"].astype(object),
             "dest": flights["dest"].astype(object),
@@ -61,9 +66,9 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
     frame["route"] = frame["origin"] + "-" + frame["dest"]
     frame["dep_hour"] = flights["hour"].astype("float64")
     frame["dep_minute"] = flights["minute"].astype("float64")
-    frame["weekday"] = frame[TIME_COLUMN].dt.weekday.astype("float64")
+    frame["weekday"] = frame[TIME_COLUMN].dt.day_of_week.astype("float64")
     frame["month"] = frame[TIME_COLUMN].dt.month.astype("float64")
-    frame["day_of_year"] = frame[TIME_COLUMN].dt.dayofyear.astype("float64")
+    frame["day_of_year"] = frame[TIME_COLUMN].dt.day_of_year.astype("float64")
     block = _minutes(flights["sched_arr_time"]) - _minutes(flights["sched_dep_time"])
     frame["scheduled_block_minutes"] = (block % 1440).astype("float64")
 
@@ -101,7 +106,9 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
 def split_columns(frame: pd.DataFrame, exclude: list[str]) -> tuple[list[str], list[str]]:
     """Numeric and categorical input columns of a table, by dtype (for your own CSV)."""
     inputs = [c for c in frame.columns if c not in exclude]
-    numeric = [c for c in inputs if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [
+        c for c in inputs if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     categorical = [c for c in inputs if c not in numeric]
     return numeric, categorical
 

@@ -54,7 +54,9 @@ def dvc_md5(root: Path, path: Path) -> str:
         return file_md5(full)
     if full.is_dir():
         files = sorted(p for p in full.rglob("*") if p.is_file())
-        return hashlib.md5("".join(file_md5(p) for p in files).encode(), usedforsecurity=False).hexdigest() + ".untracked"
+        return (
+            hashlib.md5("".join(file_md5(p) for p in files).encode(), usedforsecurity=False).hexdigest() + ".untracked"
+        )
     return "missing"
 
 

@@ -10,9 +10,9 @@ from {{ cookiecutter.__package_name }}.config import Settings
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-import mlflow  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 STATUS_TAG = "model_validation_status"

@@ -10,20 +10,20 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.inspection import permutation_importance  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-from {{ cookiecutter.__package_name }}.config import Settings  # noqa: E402
-from {{ cookiecutter.__package_name }}.core import metrics as M  # noqa: E402
-from {{ cookiecutter.__package_name }}.core.features import time_split  # noqa: E402
-from {{ cookiecutter.__package_name }}.core.model import predict_scores  # noqa: E402
-from {{ cookiecutter.__package_name }}.io import tracking  # noqa: E402
-from {{ cookiecutter.__package_name }}.io.data import output_path, read_features  # noqa: E402
-from {{ cookiecutter.__package_name }}.io.files import write_atomic  # noqa: E402
-from {{ cookiecutter.__package_name }}.pipeline._common import TrainRecord, read_record, summary  # noqa: E402
+from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core import metrics as M
+from {{ cookiecutter.__package_name }}.core.features import time_split
+from {{ cookiecutter.__package_name }}.core.model import predict_scores
+from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.data import output_path, read_features
+from {{ cookiecutter.__package_name }}.io.files import write_atomic
+from {{ cookiecutter.__package_name }}.pipeline._common import TrainRecord, read_record, summary
 
 HELP = "Score the trained version on the latest period: metrics.json, slice metrics and plots"
 log = logging.getLogger(__name__)

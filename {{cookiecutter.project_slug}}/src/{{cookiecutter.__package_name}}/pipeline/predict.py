@@ -18,7 +18,7 @@ from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core.model import predict_scores
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
-from {{ cookiecutter.__package_name }}.io.files import check_write_allowed, atomic_path
+from {{ cookiecutter.__package_name }}.io.files import atomic_path, check_write_allowed
 
 HELP = "Score data.batch_path with the @champion model into data/<env>/predictions.parquet"
 log = logging.getLogger(__name__)

@@ -48,8 +48,9 @@ def checks(settings: Settings, registry: tracking.Registry, version: str) -> lis
     found = []
     model_version = registry.version(version)
     info = mlflow.models.get_model_info(registry.uri(version))
-    found.append(Check("signature", info.signature is not None and info.signature.inputs is not None,
-                       "input signature logged" if info.signature else "the model was logged without a signature"))  # fmt: skip
+    has_signature = info.signature is not None and info.signature.inputs is not None
+    detail = "input signature logged" if has_signature else "the model was logged without a signature"
+    found.append(Check("signature", has_signature, detail))
     missing = [tag for tag in settings.validate_.required_tags if not model_version.tags.get(tag)]
     found.append(Check("lineage tags", not missing, f"missing: {', '.join(missing)}" if missing else "all present"))
     run_metrics = registry.client.get_run(model_version.run_id).data.metrics
@@ -59,15 +60,23 @@ def checks(settings: Settings, registry: tracking.Registry, version: str) -> lis
         if value is None:
             found.append(Check(f"threshold {metric}", False, f"holdout_{metric} was not logged: run evaluate first"))
         else:
-            found.append(Check(f"threshold {metric}", M.passes(metric, value, limit), f"{value:.4f} (need {sign} {limit})"))
+            found.append(
+                Check(f"threshold {metric}", M.passes(metric, value, limit), f"{value:.4f} (need {sign} {limit})")
+            )
     metric = M.primary(settings.task)
     worst = run_metrics.get(f"holdout_worst_slice_{metric}")
     floor = settings.validate_.slice_floor
     if worst is None:
-        found.append(Check("slice floor", True, f"no slice has {settings.validate_.slice_min_rows}+ rows: nothing to judge"))
+        found.append(
+            Check("slice floor", True, f"no slice has {settings.validate_.slice_min_rows}+ rows: nothing to judge")
+        )
     else:
         sign = "<=" if metric in M.ERROR_METRICS else ">="
-        found.append(Check("slice floor", M.passes(metric, worst, floor), f"worst slice {metric} {worst:.4f} (need {sign} {floor})"))
+        found.append(
+            Check(
+                "slice floor", M.passes(metric, worst, floor), f"worst slice {metric} {worst:.4f} (need {sign} {floor})"
+            )
+        )
     return found
 
 
@@ -86,7 +95,9 @@ def run(settings: Settings, version: str, *, dry_run: bool = False) -> Report:
     report = Report(version, tuple(checks(settings, registry, version)))
     if dry_run:
         return report
-    registry.tag(version, {tracking.STATUS_TAG: "PASSED" if report.passed else "FAILED", "validation_report": report.as_json()})
+    registry.tag(
+        version, {tracking.STATUS_TAG: "PASSED" if report.passed else "FAILED", "validation_report": report.as_json()}
+    )
     if report.passed:
         registry.set_alias(tracking.CHALLENGER, version)
     return report
@@ -102,7 +113,8 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     report = run(settings, version, dry_run=args.dry_run)
     name = settings.tracking.registered_model
     verdict = "PASSED" if report.passed else "FAILED"
-    print(f"\n== validate ({settings.env}): {name} v{version}: {verdict}{' (earlier verdict)' if report.reused else ''} ==")
+    reused = " (earlier verdict)" if report.reused else ""
+    print(f"\n== validate ({settings.env}): {name} v{version}: {verdict}{reused} ==")
     for check in report.checks:
         print(f"  [{'ok' if check.passed else 'FAIL'}] {check.name:<28} {check.detail}")
     if args.dry_run:

@@ -1,0 +1,165 @@
+"""The whole pipeline on a tiny sample of the real data, in a temporary MLflow store, with its failure modes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from {{ cookiecutter.__package_name }}.cli import main
+from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.pipeline import predict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+REQUIRED_TAGS = ("git_commit", "git_branch", "git_dirty", "data_md5", "params_hash", "lockfile_hash", "environment")
+
+
+def edit_yaml(path: Path, change) -> None:
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project with the real sample, a SQLite store under tmp, 3,000 rows and a quick model."""
+    if not (PROJECT_ROOT / "data" / "raw" / "flights.parquet").is_file():
+        pytest.fail("data/raw is missing: run `dvc pull` first")
+    root = tmp_path_factory.mktemp("project")
+    for name in ("params.yaml", "uv.lock"):
+        shutil.copy(PROJECT_ROOT / name, root / name)
+    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
+    shutil.copytree(PROJECT_ROOT / "data" / "raw", root / "data" / "raw")
+
+    def quick(doc: dict) -> None:
+        doc["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
+        doc["data"]["max_rows"] = 3000
+        doc["train"]["model"].update(max_iter=40)
+        doc["train"]["tuning"].update(n_candidates=2, cv_splits=2)
+        doc["validate"]["slice_min_rows"] = 100
+        # a tiny sample gives noisy slices: judge the gate's mechanics, not the sample's quality
+        doc["validate"]["slice_floor"] = 0.45 if doc["task"] == "classification" else 90.0
+
+    edit_yaml(root / "params.yaml", quick)
+    return root
+
+
+def cli(project: Path, *args: str) -> int:
+    return main([*args, "--env", "dev", "--root", str(project)])
+
+
+@pytest.fixture(scope="module")
+def first_run(project: Path) -> tracking.Registry:
+    """features -> train -> evaluate -> validate -> promote -> predict, as `make pipeline` runs them."""
+    for step in ("features", "train", "evaluate", "validate", "promote", "predict"):
+        assert cli(project, step) == 0, step
+    return tracking.connect(load_settings("dev", project))
+
+
+def test_pipeline_registers_a_validated_champion_with_lineage(first_run: tracking.Registry) -> None:
+    """After one run the registry has @champion, tagged PASSED, with every lineage tag and the comparison figures."""
+    champion = first_run.version_by_alias(tracking.CHAMPION)
+    assert champion is not None
+    assert champion.tags[tracking.STATUS_TAG] == "PASSED"
+    for tag in REQUIRED_TAGS:
+        assert champion.tags.get(tag), tag
+    assert champion.tags["environment"] == "dev"
+    assert "data/raw" in champion.tags["data_md5"] and "features.parquet" in champion.tags["data_md5"]
+    assert champion.tags["promotion_decision"] == "promoted"
+    assert champion.tags["promotion_reference"].startswith("the configured baseline")
+    assert first_run.version_by_alias(tracking.CHALLENGER) is None
+
+
+def test_predictions_name_the_model_that_made_them(project: Path, first_run: tracking.Registry) -> None:
+    import pandas as pd
+
+    settings = load_settings("dev", project)
+    batch = pd.read_parquet(project / settings.data.batch_path)
+    out = pd.read_parquet(project / "data" / "dev" / "predictions.parquet")
+    champion = first_run.version_by_alias(tracking.CHAMPION)
+    assert len(out) == len(batch) and out[settings.data.id_column].tolist() == batch[settings.data.id_column].tolist()
+    assert set(out["model_version"]) == {str(champion.version)} and set(out["model_alias"]) == {"champion"}
+    assert {"model_name", "scored_at", "prediction"} <= set(out.columns)
+
+
+def test_impossible_threshold_fails_the_gate_and_never_moves_the_champion(project: Path, first_run) -> None:
+    """A new version trained under an impossible threshold is tagged FAILED, exits non-zero, and @champion stays."""
+    before = first_run.version_by_alias(tracking.CHAMPION).version
+    metric = "roc_auc" if load_settings("dev", project).task == "classification" else "mae"
+    impossible = 1.01 if metric == "roc_auc" else 0.0
+    edit_yaml(project / "params.yaml", lambda doc: doc["validate"]["thresholds"].update({metric: impossible}))
+    try:
+        assert cli(project, "train") == 0
+        assert cli(project, "evaluate") == 0
+        assert cli(project, "validate") == 1
+        settings = load_settings("dev", project)
+        registry = tracking.connect(settings)
+        newest = max(int(v.version) for v in registry.client.search_model_versions(f"name='{registry.name}'"))
+        assert registry.version(str(newest)).tags[tracking.STATUS_TAG] == "FAILED"
+        assert registry.version_by_alias(tracking.CHAMPION).version == before
+        assert registry.version_by_alias(tracking.CHALLENGER) is None
+        assert cli(project, "promote") == 0
+        assert registry.version_by_alias(tracking.CHAMPION).version == before
+    finally:
+        edit_yaml(project / "params.yaml", lambda doc: doc["validate"]["thresholds"].pop(metric))
+
+
+def test_missing_column_names_it_and_keeps_the_previous_output(project: Path, first_run, capsys) -> None:
+    """Scoring a file without `distance` fails naming the column; the previous predictions are untouched."""
+    import pandas as pd
+
+    previous = (project / "data" / "dev" / "predictions.parquet").read_bytes()
+    broken = project / "broken.parquet"
+    pd.read_parquet(project / "data" / "dev" / "batch.parquet").drop(columns="distance").to_parquet(broken)
+    assert cli(project, "predict", "--input", str(broken)) == 1
+    assert "column 'distance': missing" in capsys.readouterr().out
+    assert (project / "data" / "dev" / "predictions.parquet").read_bytes() == previous
+
+
+def test_crash_mid_write_leaves_no_partial_output(project: Path, first_run, monkeypatch) -> None:
+    """A failure after the first chunk was written leaves the previous file and no temporary file."""
+    folder = project / "data" / "dev"
+    previous = (folder / "predictions.parquet").read_bytes()
+    base = load_settings("dev", project)
+    settings = base.model_copy(update={"predict": base.predict.model_copy(update={"chunk_rows": 100})})
+    calls = {"n": 0}
+    real = predict.predict_scores
+
+    def flaky(model, frame, task):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise MemoryError("simulated crash on the third chunk")
+        return real(model, frame, task)
+
+    monkeypatch.setattr(predict, "predict_scores", flaky)
+    with pytest.raises(MemoryError):
+        predict.run(settings, settings.data.batch_path, Path("data/dev/predictions.parquet"))
+    assert (folder / "predictions.parquet").read_bytes() == previous
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_rollback_swaps_champion_and_previous(project: Path, first_run: tracking.Registry) -> None:
+    """With a previous champion recorded, rollback restores it and keeps the replaced one addressable."""
+    registry = tracking.connect(load_settings("dev", project))
+    current = str(registry.version_by_alias(tracking.CHAMPION).version)
+    versions = sorted(int(v.version) for v in registry.client.search_model_versions(f"name='{registry.name}'"))
+    other = str(next(v for v in versions if str(v) != current))
+    registry.set_alias(tracking.PREVIOUS, other)
+    assert cli(project, "rollback") == 0
+    assert str(registry.version_by_alias(tracking.CHAMPION).version) == other
+    assert str(registry.version_by_alias(tracking.PREVIOUS).version) == current
+    assert cli(project, "rollback") == 0
+    assert str(registry.version_by_alias(tracking.CHAMPION).version) == current
+
+
+def test_dev_cannot_write_prod_paths(project: Path, first_run, capsys) -> None:
+    """Writing predictions under data/prod from dev is refused by the prod-data guard."""
+    from {{ cookiecutter.__package_name }}.io.files import ProdDataGuardError
+
+    with pytest.raises(ProdDataGuardError, match="prod-data guard"):
+        cli(project, "predict", "--output", "data/prod/predictions.parquet")
+    assert not (project / "data" / "prod").exists()
