@@ -175,7 +175,8 @@ def main(answers: dict, root: Path) -> int:
         print(f"DVC remote set to {remote_url(answers)}: edit the URL, configure credentials, then run `dvc push`.")
     create_dev_branch(answers, root)
     print(f"\nBaked {answers['project_slug']}: branches {answers['default_branch']} and {answers['dev_branch']} "
-          f"(checked out), data tracked by DVC in {DATA_DIR}.dvc.")
+          f"(checked out), data tracked by DVC in {DATA_DIR}.dvc.\n"
+          f"Next: cd {answers['project_slug']} && make setup pipeline")
     return 0
 
 

@@ -21,15 +21,20 @@ def expected_files(config: dict) -> set[str]:
     pkg = config.get("project_slug", "flight-delays").replace("-", "_")
     files = {
         ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".python-version",
-        "LICENSE", "Makefile", "README.md", "configs/dev.yaml", "configs/prod.yaml", "configs/staging.yaml",
-        "data/.gitignore", "data/raw.dvc", "params.yaml", "pyproject.toml", "uv.lock",
-        f"src/{pkg}/__init__.py", f"src/{pkg}/__main__.py", f"src/{pkg}/cli.py", f"src/{pkg}/config.py",
-        f"src/{pkg}/core/__init__.py", f"src/{pkg}/io/__init__.py", f"src/{pkg}/io/files.py",
-        f"src/{pkg}/pipeline/__init__.py", f"src/{pkg}/pipeline/data.py",
-        "tests/__init__.py", "tests/conftest.py", "tests/integration/__init__.py", "tests/unit/__init__.py",
-        "tests/unit/test_cli.py", "tests/unit/test_config.py", "tests/unit/test_files.py",
-        "notebooks/README.md",
+        "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
+        "configs/staging.yaml", "data/.gitignore", "data/raw.dvc", "docs/benchmarks.md", "dvc.yaml", "params.yaml",
+        "pyproject.toml", "uv.lock", "notebooks/README.md",
+        "tests/__init__.py", "tests/conftest.py", "tests/integration/__init__.py", "tests/integration/test_pipeline.py",
+        "tests/unit/__init__.py", "tests/unit/test_cli.py", "tests/unit/test_config.py", "tests/unit/test_features.py",
+        "tests/unit/test_files.py", "tests/unit/test_metrics_and_model.py", "tests/unit/test_predict_schema.py",
     }
+    modules = [
+        "__init__", "__main__", "cli", "config", "core/__init__", "core/features", "core/metrics", "core/model",
+        "io/__init__", "io/data", "io/files", "io/lineage", "io/tracking", "pipeline/__init__", "pipeline/_common",
+        "pipeline/data", "pipeline/evaluate", "pipeline/features", "pipeline/predict", "pipeline/promote",
+        "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
+    ]
+    files |= {f"src/{pkg}/{module}.py" for module in modules}
     if config.get("license") == "Proprietary":
         files.discard("LICENSE")
     if config.get("include_notebooks") == "no":

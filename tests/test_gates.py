@@ -46,3 +46,32 @@ def test_fresh_clone_from_a_bare_remote_pulls_its_data(config: dict, bakes: dict
     subprocess.run([dvc, "pull", "-q"], cwd=clone, check=True, env=baked.env)
     for name in ("flights.parquet", "weather.parquet", "planes.parquet"):
         assert (clone / "data" / "raw" / name).read_bytes() == (baked.path / "data" / "raw" / name).read_bytes()
+
+
+DEFAULT = MATRIX[0]  # the defaults of cookiecutter.json: what `make demo` bakes
+
+
+@pytest.mark.xdist_group("gates")
+def test_default_bake_integration_tests_pass(bakes: dict[str, Baked]) -> None:
+    """The baked project's own integration test (whole pipeline, tiny sample, temporary store) passes."""
+    baked = bakes[config_id(DEFAULT)]
+    baked.run("make", "setup", f"UV={uv_bin()}", timeout=900)
+    result = baked.run("make", "test-integration", timeout=900)
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
+    """Fresh default bake: `make setup pipeline` prints the champion; a second run skips every DVC stage."""
+    from conftest import bake, tool_env
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = tool_env(home)
+    assert bake({}, tmp_path, env).returncode == 0
+    project = Baked(DEFAULT, tmp_path / "flight-delays", None, env)
+    first = project.run("make", "setup", "pipeline", f"UV={uv_bin()}", timeout=1200).stdout
+    assert "PROMOTED" in first and "@champion           v1" in first
+    second = project.run("make", "pipeline", f"UV={uv_bin()}", timeout=1200).stdout
+    for stage in ("features@dev", "train@dev", "evaluate@dev"):
+        assert f"Stage '{stage}' didn't change, skipping" in second
+    assert "@champion           v1" in second and "PROMOTED" not in second

@@ -163,3 +163,43 @@ def test_dev_cannot_write_prod_paths(project: Path, first_run, capsys) -> None:
     with pytest.raises(ProdDataGuardError, match="prod-data guard"):
         cli(project, "predict", "--output", "data/prod/predictions.parquet")
     assert not (project / "data" / "prod").exists()
+
+
+def test_your_own_csv_through_config_only(tmp_path: Path) -> None:
+    """A CSV with its own column names runs the whole pipeline after editing only params.yaml."""
+    import pandas as pd
+
+    root = tmp_path
+    for name in ("params.yaml", "uv.lock"):
+        shutil.copy(PROJECT_ROOT / name, root / name)
+    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
+    flights = pd.read_parquet(PROJECT_ROOT / "data" / "raw" / "flights.parquet").dropna(subset=["arr_delay"]).tail(3000)
+    own = pd.DataFrame({
+        "when": pd.to_datetime(flights["time_hour"]).dt.tz_localize(None),
+        "airline": flights["carrier"], "from_airport": flights["origin"], "miles": flights["distance"],
+        "hour_of_day": flights["hour"], "late": (flights["arr_delay"] > 30).astype(int), "minutes_late": flights["arr_delay"],
+    })  # fmt: skip
+    (root / "data" / "raw").mkdir(parents=True)
+    own.to_csv(root / "data" / "raw" / "my_flights.csv", index=False)
+    task = load_settings("dev", PROJECT_ROOT).task
+
+    def point_at_csv(doc: dict) -> None:
+        doc["data"].update(source="csv", csv_path="data/raw/my_flights.csv", time_column="when", id_column="row_id",
+                           target="late" if task == "classification" else "minutes_late")  # fmt: skip
+        doc["data"]["max_rows"] = None
+        doc["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
+        doc["train"]["model"].update(max_iter=40)
+        doc["validate"]["slice_columns"] = ["airline"]
+        doc["validate"]["slice_floor"] = 0.4 if task == "classification" else 200.0
+        doc["validate"]["thresholds"] = {"roc_auc": 0.5} if task == "classification" else {"mae": 200.0}
+
+    edit_yaml(root / "params.yaml", point_at_csv)
+    edit_yaml(root / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=False))
+    for step in ("features", "train", "evaluate", "validate", "promote", "predict"):
+        assert cli(root, step) == 0, step
+    out = pd.read_parquet(root / "data" / "dev" / "predictions.parquet")
+    assert len(out) > 0 and "row_id" in out.columns
+    registry = tracking.connect(load_settings("dev", root))
+    champion = registry.version_by_alias(tracking.CHAMPION)
+    assert champion.tags[tracking.STATUS_TAG] == "PASSED"
+    assert "data/raw/my_flights.csv" in champion.tags["data_md5"]

@@ -38,9 +38,13 @@ def read_csv(settings: Settings) -> pd.DataFrame:
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)} named by data.target / data.time_column.")
     frame[settings.data.time_column] = pd.to_datetime(frame[settings.data.time_column])
-    if settings.data.id_column not in frame.columns:
-        frame.insert(0, settings.data.id_column, frame.index.astype(str))
-    return frame
+    key = settings.data.id_column
+    if key not in frame.columns:
+        frame.insert(0, key, frame.index.astype(str))
+    frame[key] = frame[key].astype(str)
+    if frame[key].duplicated().any():
+        raise DataError(f"{path}: column {key} (data.id_column) has duplicate values; it must identify each row.")
+    return frame.dropna(subset=[settings.data.target])
 
 
 def output_path(settings: Settings, name: str) -> Path:

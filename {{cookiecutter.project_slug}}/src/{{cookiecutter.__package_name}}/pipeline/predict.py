@@ -91,7 +91,10 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     if not source.is_file():
         raise DataError(f"{source}: not found (data.batch_path). Run the features step or point it at your batch.")
     parquet = pq.ParquetFile(source)
+    # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
+    # ... then only what varies by row, chunk by chunk: the key and the timestamp must be present.
+    row_schema = pa.DataFrameSchema({name: schema.columns[name] for name in (settings.data.id_column, settings.data.time_column)})
     model = mlflow.sklearn.load_model(uri)
     started, rows = time.perf_counter(), 0
     scored_at = pd.Timestamp(datetime.now(UTC))
@@ -100,7 +103,8 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
         writer = None
         try:
             for index, batch in enumerate(parquet.iter_batches(batch_size=settings.predict.chunk_rows)):
-                frame = validate_chunk(schema, batch.to_pandas(), f"{source} chunk {index}")
+                frame = batch.to_pandas()
+                validate_chunk(row_schema, frame[list(row_schema.columns)], f"{source} chunk {index}")
                 out = pd.DataFrame({key: frame[key].astype(str), when: frame[when]})
                 out["prediction"] = predict_scores(model, frame[inputs], settings.task)
                 if settings.task == "classification":

@@ -1,0 +1,122 @@
+"""Batch-inference benchmark: the predict step against a hand-written pyarrow -> model -> parquet baseline.
+
+Needs a champion in the dev registry (run `make pipeline` first). Run with `make bench`.
+Writes its input files under bench/.work/ and prints a Markdown table for docs/benchmarks.md.
+For each input size (1x = 1,000,000 rows, 10x = 10,000,000 rows) it runs each contender in a
+fresh process, so the peak resident memory (ru_maxrss) belongs to that contender alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / ".work"
+ROW_GROUP = 100_000
+
+
+def make_input(rows: int) -> Path:
+    """Repeat the dev batch until ``rows`` rows, with unique ids, in row groups of 100k."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from {{ cookiecutter.__package_name }}.config import load_settings
+
+    settings = load_settings("dev", ROOT)
+    path = WORK / f"batch_{rows}.parquet"
+    if path.exists():
+        return path
+    WORK.mkdir(parents=True, exist_ok=True)
+    seed = pq.read_table(ROOT / settings.data.batch_path)
+    key = settings.data.id_column
+    partial = path.with_suffix(".partial")
+    with pq.ParquetWriter(partial, seed.schema) as writer:
+        written, copy = 0, 0
+        while written < rows:
+            part = seed.slice(0, min(seed.num_rows, rows - written))
+            ids = pa.array([f"{value}#{copy}" for value in part[key].to_pylist()], type=seed.schema.field(key).type)
+            part = part.set_column(part.schema.get_field_index(key), seed.schema.field(key), ids)
+            writer.write_table(part, row_group_size=ROW_GROUP)
+            written, copy = written + part.num_rows, copy + 1
+    partial.replace(path)
+    return path
+
+
+def contender_pipeline(source: Path, target: Path) -> None:
+    from {{ cookiecutter.__package_name }}.config import load_settings
+    from {{ cookiecutter.__package_name }}.pipeline import predict
+
+    settings = load_settings("dev", ROOT)
+    predict.run(settings, source, target)
+
+
+def contender_baseline(source: Path, target: Path) -> None:
+    """The hand-written reference: read everything, predict, write. No validation, no chunking."""
+    import mlflow
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from {{ cookiecutter.__package_name }}.config import load_settings
+    from {{ cookiecutter.__package_name }}.io import tracking
+
+    settings = load_settings("dev", ROOT)
+    registry = tracking.connect(settings)
+    version = registry.version_by_alias(tracking.CHAMPION).version
+    model = mlflow.sklearn.load_model(registry.uri(version))
+    inputs = mlflow.models.get_model_info(registry.uri(version)).signature.inputs.input_names()
+    frame = pq.read_table(source).to_pandas()
+    scores = model.predict_proba(frame[inputs])[:, 1] if settings.task == "classification" else model.predict(frame[inputs])
+    out = pa.table({settings.data.id_column: frame[settings.data.id_column], "prediction": scores})
+    pq.write_table(out, target)
+
+
+def child(name: str, source: Path) -> None:
+    """Run one contender in this process; print seconds and peak RSS as JSON."""
+    target = WORK / f"out_{name}.parquet"
+    run = contender_pipeline if name == "pipeline" else contender_baseline
+    started = time.perf_counter()
+    run(source, target)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(name: str, source: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", name, str(source)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", nargs=2, metavar=("NAME", "SOURCE"), help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows at 1x (default 1,000,000)")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return 0
+    print("| input | contender | rows/s | seconds | peak RSS (MB) |\n| --- | --- | ---: | ---: | ---: |")
+    results = {}
+    for factor in (1, 10):
+        rows = args.rows * factor
+        source = make_input(rows)
+        for name in ("baseline", "pipeline"):
+            result = measure(name, source)
+            results[(factor, name)] = result
+            print(f"| {factor}x ({rows:,} rows) | {name} | {rows / result['seconds']:,.0f} | "
+                  f"{result['seconds']:.1f} | {result['peak_mb']:,.0f} |", flush=True)  # fmt: skip
+    ratio = results[(1, "baseline")]["seconds"] / results[(1, "pipeline")]["seconds"]
+    growth = results[(10, "pipeline")]["peak_mb"] / results[(1, "pipeline")]["peak_mb"]
+    print(f"\npipeline throughput / baseline at 1x: {ratio:.2f} (target >= 0.8)")
+    print(f"pipeline peak memory 10x / 1x: {growth:.2f} (flat means close to 1)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
