@@ -51,10 +51,15 @@ def test_fresh_clone_from_a_bare_remote_pulls_its_data(config: dict, bakes: dict
 DEFAULT = MATRIX[0]  # the defaults of cookiecutter.json: what `make demo` bakes
 
 
+INTEGRATION = [DEFAULT, next(c for c in MATRIX if c["task"] == "regression")]
+
+
 @pytest.mark.xdist_group("gates")
-def test_default_bake_integration_tests_pass(bakes: dict[str, Baked]) -> None:
-    """The baked project's own integration test (whole pipeline, tiny sample, temporary store) passes."""
-    baked = bakes[config_id(DEFAULT)]
+@pytest.mark.parametrize("config", INTEGRATION, ids=config_id)
+def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked]) -> None:
+    """The baked project's own integration test (whole pipeline, tiny sample, temporary store) passes, for each task."""
+    baked = bakes[config_id(config)]
+    needs_interpreter(baked)
     baked.run("make", "setup", f"UV={uv_bin()}", timeout=900)
     result = baked.run("make", "test-integration", timeout=900)
     assert " passed" in result.stdout and " failed" not in result.stdout

@@ -71,7 +71,9 @@ def contender_baseline(source: Path, target: Path) -> None:
     model = mlflow.sklearn.load_model(registry.uri(version))
     inputs = mlflow.models.get_model_info(registry.uri(version)).signature.inputs.input_names()
     frame = pq.read_table(source).to_pandas()
-    scores = model.predict_proba(frame[inputs])[:, 1] if settings.task == "classification" else model.predict(frame[inputs])
+    scores = (
+        model.predict_proba(frame[inputs])[:, 1] if settings.task == "classification" else model.predict(frame[inputs])
+    )
     out = pa.table({settings.data.id_column: frame[settings.data.id_column], "prediction": scores})
     pq.write_table(out, target)
 

