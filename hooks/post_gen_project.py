@@ -116,7 +116,6 @@ def init_dvc(tools: Tools, answers: dict, root: Path) -> None:
     if not (root / ".dvc").exists():
         dvc(tools, "init", *([] if (root / ".git").exists() else ["--no-scm"]), root=root)
     dvc(tools, "config", "core.analytics", "false", root=root)
-    dvc(tools, "config", "core.autostage", "true", root=root)
     if not (root / f"{DATA_DIR}.dvc").exists():
         dvc(tools, "add", DATA_DIR, root=root)
     dvc(tools, "remote", "add", "--default", "--force", "storage", remote_url(answers), root=root)
@@ -156,6 +155,7 @@ def finishing_commands(answers: dict, tools: Tools) -> list[str]:
 
 
 def main(answers: dict, root: Path) -> int:
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # before the first DVC command, which would otherwise report
     removed = prune(answers, root)
     if removed:
         print(f"Removed for your options: {', '.join(removed)}")

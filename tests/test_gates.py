@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_fresh_clone_from_a_bare_remote_pulls_its_data(config: dict, bakes: dict
     subprocess.run(["git", "clone", "-q", "-b", dev, str(bare), str(clone)], check=True, env=baked.env)
     assert not (clone / "data" / "raw").exists()
     dvc = shutil.which("dvc", path=str(Path(uv_bin()).parent))
-    subprocess.run([dvc, "pull", "-q"], cwd=clone, check=True, env=baked.env)
+    subprocess.run([dvc, "pull", "-q", "data/raw.dvc"], cwd=clone, check=True, env=baked.env)
     for name in ("flights.parquet", "weather.parquet", "planes.parquet"):
         assert (clone / "data" / "raw" / name).read_bytes() == (baked.path / "data" / "raw" / name).read_bytes()
 
@@ -76,6 +77,16 @@ def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
     project = Baked(DEFAULT, tmp_path / "flight-delays", None, env)
     first = project.run("make", "setup", "pipeline", f"UV={uv_bin()}", timeout=1200).stdout
     assert "PROMOTED" in first and "@champion           v1" in first
+    query = (
+        "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+        "v = mlflow.MlflowClient().get_model_version_by_alias('flight_delays_dev', 'champion'); print(json.dumps(v.tags))"
+    )
+    tags = json.loads(project.run(".venv/bin/python", "-c", query).stdout.strip().splitlines()[-1])
+    head = project.run("git", "rev-parse", "HEAD").stdout.strip()
+    assert tags["model_validation_status"] == "PASSED"
+    assert tags["git_commit"] == head and tags["git_branch"] == "dev" and tags["git_dirty"] == "false"
+    for tag in ("data_md5", "params_hash", "lockfile_hash", "environment"):
+        assert tags[tag], tag
     second = project.run("make", "pipeline", f"UV={uv_bin()}", timeout=1200).stdout
     for stage in ("features@dev", "train@dev", "evaluate@dev"):
         assert f"Stage '{stage}' didn't change, skipping" in second

@@ -28,7 +28,7 @@ def edit_yaml(path: Path, change) -> None:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with the real sample, a SQLite store under tmp, 3,000 rows and a quick model."""
     if not (PROJECT_ROOT / "data" / "raw" / "flights.parquet").is_file():
-        pytest.fail("data/raw is missing: run `dvc pull` first")
+        pytest.fail("data/raw is missing: run `dvc pull data/raw.dvc` first")
     root = tmp_path_factory.mktemp("project")
     for name in ("params.yaml", "uv.lock"):
         shutil.copy(PROJECT_ROOT / name, root / name)

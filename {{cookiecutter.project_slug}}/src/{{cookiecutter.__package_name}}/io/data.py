@@ -22,7 +22,7 @@ def read_raw_tables(settings: Settings) -> dict[str, pd.DataFrame]:
     for name in RAW_TABLES:
         path = raw_dir / f"{name}.parquet"
         if not path.is_file():
-            hint = "make data-full" if settings.env == "prod" else "dvc pull"
+            hint = "make data-full" if settings.env == "prod" else f"dvc pull {settings.data.raw_dir}.dvc"
             raise DataError(f"{path}: not found. Run `{hint}` to get the data.")
         tables[name] = pd.read_parquet(path)
     return tables
