@@ -33,13 +33,13 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         status = version.tags.get(tracking.STATUS_TAG, "not validated")
         commit = version.tags.get("git_commit", "?")[:10]
         print(f"  @{alias:<18} v{version.version:<4} {status:<8} {figure}  commit {commit}")
-    predictions = settings.path(output_path(settings, "predictions.parquet"))
+    root = settings.root.resolve()
+    predictions = root / output_path(settings, "predictions.parquet")
     print("\nWhere to look:")
-    print("  MLflow UI      make mlflow-ui   (then open http://127.0.0.1:5000)")
+    print(f"  MLflow UI      cd {root} && make mlflow-ui   (then open http://127.0.0.1:5000)")
     if champion is not None:
         print(f"  champion       {registry.uri(tracking.CHAMPION)}  (version {champion.version})")
     if predictions.is_file():
         print(f"  predictions    {predictions}  ({pq.ParquetFile(predictions).metadata.num_rows:,} rows)")
-    print(f"  metrics/plots  {settings.path(output_path(settings, 'metrics.json'))}, "
-          f"{settings.path(output_path(settings, 'plots'))}/")  # fmt: skip
+    print(f"  metrics/plots  {root / output_path(settings, 'metrics.json')}, {root / output_path(settings, 'plots')}/")
     return 0
