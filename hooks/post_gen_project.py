@@ -134,6 +134,41 @@ def create_dev_branch(answers: dict, root: Path) -> None:
     git("checkout", "-q", dev, root=root)
 
 
+# What `cruft update` must never touch: git's own data, DVC's state and every data folder.
+CRUFT_SKIP = [".git", ".dvc", "data", "mlflow.db", "mlartifacts", "dvc.lock", ".venv", ".tools"]
+URL_PREFIXES = ("http://", "https://", "git@", "ssh://", "file://", "gh:", "gl:", "bb:")
+
+
+def template_source(answers: dict, environ: dict | None = None) -> str:
+    """Where the template came from, as cruft needs it: the URL given, or an absolute local path."""
+    given = str(answers.get("_template", ""))
+    if given.startswith(URL_PREFIXES):
+        return given
+    environ = os.environ if environ is None else environ
+    candidate = Path(environ.get("PWD", ".")) / given
+    if (candidate / "cookiecutter.json").is_file():
+        return str(candidate.resolve())
+    return given
+
+
+def write_cruft_state(answers: dict, root: Path) -> str | None:
+    """Record the answers and the template commit in .cruft.json (cruft's format); return the commit."""
+    repo = Path(str(answers.get("_repo_dir", "")))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False)
+    commit = head.stdout.strip() if head.returncode == 0 else None
+    context = {k: v for k, v in answers.items() if k not in {"_output_dir", "_repo_dir", "_checkout"}}
+    state = {
+        "template": template_source(answers),
+        "commit": commit,
+        "checkout": None,
+        "context": {"cookiecutter": {**context, "_template": template_source(answers), "_commit": commit}},
+        "directory": None,
+        "skip": CRUFT_SKIP,
+    }
+    (root / ".cruft.json").write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return commit
+
+
 def finishing_commands(answers: dict, tools: Tools) -> list[str]:
     """The commands a user runs by hand when git or DVC was missing during the bake."""
     steps = []
@@ -157,8 +192,12 @@ def finishing_commands(answers: dict, tools: Tools) -> list[str]:
 def main(answers: dict, root: Path) -> int:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # before the first DVC command, which would otherwise report
     removed = prune(answers, root)
+    if "_commit" in answers:  # cruft re-rendering the template to compute an update: files only
+        return 0
     if removed:
         print(f"Removed for your options: {', '.join(removed)}")
+    if write_cruft_state(answers, root) is None:
+        print("The template is not a git repository: .cruft.json has no commit, so `make template-update` cannot work.")
     tools = Tools()
     if not (tools.git and tools.has_dvc):
         missing = " and ".join(name for name, ok in (("git", tools.git), ("dvc", tools.has_dvc)) if not ok)

@@ -83,13 +83,14 @@ def tool_env(home: Path) -> dict[str, str]:
         DVC_NO_ANALYTICS="1",
         UV_PYTHON_DOWNLOADS="never",
         UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
+        PRE_COMMIT_HOME=os.environ.get("PRE_COMMIT_HOME", str(Path.home() / ".cache" / "pre-commit")),
     )
     return env
 
 
-def bake(config: dict, output_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def bake(config: dict, output_dir: Path, env: dict[str, str], template: Path = TEMPLATE) -> subprocess.CompletedProcess:
     """Run cookiecutter as a user would, through its command line."""
-    args = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "--output-dir", str(output_dir)]
+    args = [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "--output-dir", str(output_dir)]
     args += [f"{key}={value}" for key, value in config.items()]
     return subprocess.run(args, capture_output=True, text=True, env=env, cwd=output_dir, timeout=120)
 

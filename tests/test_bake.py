@@ -20,7 +20,8 @@ def expected_files(config: dict) -> set[str]:
     """Every file git tracks in a fresh bake, by option. Update this list when the template gains a file."""
     pkg = config.get("project_slug", "flight-delays").replace("-", "_")
     files = {
-        ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".python-version",
+        ".cruft.json", ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
+        ".python-version", "docs/architecture.md", "notebooks/01-eda.ipynb",
         "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
         "configs/staging.yaml", "data/.gitignore", "data/raw.dvc", "docs/benchmarks.md", "dvc.yaml", "params.yaml",
         "pyproject.toml", "uv.lock", "notebooks/README.md",
