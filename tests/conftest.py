@@ -84,6 +84,7 @@ def tool_env(home: Path) -> dict[str, str]:
         UV_PYTHON_DOWNLOADS="never",
         UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
         PRE_COMMIT_HOME=os.environ.get("PRE_COMMIT_HOME", str(Path.home() / ".cache" / "pre-commit")),
+        UV=uv_bin(),  # every `make` in a bake uses the template's uv instead of bootstrapping its own
     )
     return env
 

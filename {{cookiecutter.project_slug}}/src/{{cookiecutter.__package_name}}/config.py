@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,6 +110,9 @@ class Settings(Frozen):
 
     @property
     def tracking_uri(self) -> str:
+        """MLFLOW_TRACKING_URI from the environment (CI jobs sharing a registry), else tracking.uri, else SQLite."""
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
         if self.tracking.uri:
             return self.tracking.uri
         return f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"

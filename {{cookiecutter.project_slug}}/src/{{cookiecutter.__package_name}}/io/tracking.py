@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
 
@@ -70,8 +71,8 @@ def connect(settings: Settings) -> Registry:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     if client.get_experiment_by_name(name) is None:
         location = None
-        if uri.startswith("sqlite:///"):
-            location = (settings.root / "mlartifacts").resolve().as_uri()
+        if uri.startswith("sqlite:///"):  # artifacts next to the database file, wherever the run happens
+            location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
         client.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(name)
     return Registry(settings, client)

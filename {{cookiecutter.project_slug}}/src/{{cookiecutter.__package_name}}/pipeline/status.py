@@ -14,11 +14,33 @@ HELP = "Print the registry's champion/challenger/previous versions, their figure
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options beyond --env."""
+    parser.add_argument("--champion-version", action="store_true", help="print only the @champion version number")
+    parser.add_argument("--markdown", action="store_true", help="the champion's figures and lineage as Markdown")
+
+
+def markdown(registry: tracking.Registry) -> str:
+    """The champion's figures and lineage tags as a Markdown table (for a CI job summary)."""
+    champion = registry.version_by_alias(tracking.CHAMPION)
+    if champion is None:
+        return f"### {registry.name}: no @champion\n"
+    metrics = registry.client.get_run(champion.run_id).data.metrics
+    rows = [
+        f"| {k.removeprefix('holdout_')} | {v:.4f} |" for k, v in sorted(metrics.items()) if k.startswith("holdout_")
+    ]
+    rows += [f"| {k} | `{v}` |" for k, v in sorted(champion.tags.items()) if k != "validation_report"]
+    header = f"### {registry.name} v{champion.version} is @champion\n\n| figure or tag | value |\n| --- | --- |\n"
+    return header + "\n".join(rows) + "\n"
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     registry = tracking.connect(settings)
+    if args.champion_version or args.markdown:
+        champion = registry.version_by_alias(tracking.CHAMPION)
+        if champion is None:
+            print(f"error: {registry.name} has no @champion")
+            return 1
+        print(champion.version if args.champion_version else markdown(registry))
+        return 0
     print(f"\n== {registry.name} ({settings.env}) in {settings.tracking_uri} ==")
     champion = None
     for alias in (tracking.CHAMPION, tracking.CHALLENGER, tracking.PREVIOUS):
