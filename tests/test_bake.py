@@ -21,7 +21,10 @@ def expected_files(config: dict) -> set[str]:
     pkg = config.get("project_slug", "flight-delays").replace("-", "_")
     files = {
         ".cruft.json", ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
-        ".python-version", "docs/architecture.md", "notebooks/01-eda.ipynb",
+        ".python-version", "docs/architecture.md", "notebooks/01-eda.ipynb", "CONTRIBUTING.md", "RELEASING.md",
+        ".github/CODEOWNERS", ".github/zizmor.yml", ".github/actions/setup/action.yml", ".github/act/stand-in/action.yml",
+        ".github/rulesets/release.json", ".github/workflows/integration.yml", ".github/workflows/pull-request.yml",
+        ".github/workflows/release.yml",
         "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
         "configs/staging.yaml", "data/.gitignore", "data/raw.dvc", "docs/benchmarks.md", "dvc.yaml", "params.yaml",
         "pyproject.toml", "uv.lock", "notebooks/README.md",
@@ -36,6 +39,7 @@ def expected_files(config: dict) -> set[str]:
         "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
+    files.add(f".github/rulesets/{config.get('default_branch', 'main')}.json")
     if config.get("license") == "Proprietary":
         files.discard("LICENSE")
     if config.get("include_notebooks") == "no":

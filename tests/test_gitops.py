@@ -1,0 +1,86 @@
+"""The GitOps flow, run for real with act and no Docker: pull request, integration on main, release to prod."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Baked, bake, tool_env
+
+pytestmark = pytest.mark.slow
+
+PASSING_TEST = '''"""A change made on the dev branch."""
+
+
+def test_dev_change() -> None:
+    """The dev branch's new behaviour holds."""
+    assert sum([1, 2]) == 3
+'''
+
+
+def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
+    query = (
+        "import json, mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db'); c = mlflow.MlflowClient(); "
+        f"v = c.get_model_version_by_alias('{model}', 'champion'); print(json.dumps(dict(v.tags)))"
+    )
+    result = project.run(".venv/bin/python", "-c", query, check=False)
+    return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+
+
+def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
+    """bake -> bare remote -> PR green, a failing unit test red -> merge -> integration green -> release/1.0 trains,
+    validates, promotes: the prod champion's lineage names the release commit, which carries the model tag."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = tool_env(home)
+    assert bake({}, tmp_path, env).returncode == 0
+    project = Baked({}, tmp_path / "flight-delays", None, env)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    project.run("git", "remote", "add", "origin", str(origin))
+    project.run("git", "push", "-q", "origin", "main", "dev")
+    project.run("make", "setup", timeout=900)
+
+    # A developer's commit on dev: the pull-request workflow runs green.
+    (project.path / "tests" / "unit" / "test_dev_change.py").write_text(PASSING_TEST)
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "test: cover the dev change")
+    green = project.run("make", "act-pr", timeout=1800, check=False)
+    assert green.returncode == 0, green.stdout[-4000:]
+    assert "| unit-tests | success |" in green.stdout
+
+    # The same with a deliberately failing unit test: red, and nothing is promoted anywhere.
+    project.run("git", "switch", "-q", "-c", "feature/broken")
+    (project.path / "tests" / "unit" / "test_broken.py").write_text("def test_broken() -> None:\n    assert 1 == 2\n")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "test: a deliberately failing test", "--no-verify")
+    red = project.run("make", "act-pr", timeout=1800, check=False)
+    assert red.returncode != 0
+    assert "| unit-tests | failure |" in red.stdout
+    assert not (project.path / "mlflow.db").exists()
+    project.run("git", "switch", "-q", "dev")
+    project.run("git", "branch", "-q", "-D", "feature/broken")
+
+    # Merge dev into main: the integration workflow runs the staging pipeline green.
+    project.run("git", "switch", "-q", "main")
+    project.run("git", "merge", "-q", "--no-ff", "dev", "-m", "Merge dev into main")
+    project.run("git", "push", "-q", "origin", "main")
+    integration = project.run("make", "act-integration", timeout=1800, check=False)
+    assert integration.returncode == 0, integration.stdout[-4000:]
+    assert "Job succeeded" in integration.stdout
+
+    # Cut release/1.0: the release workflow trains on the full year, validates and promotes in the prod registry.
+    project.run("git", "switch", "-q", "-c", "release/1.0")
+    project.run("git", "push", "-q", "origin", "release/1.0")
+    release = project.run("make", "act-release", timeout=2400, check=False)
+    assert release.returncode == 0, release.stdout[-4000:]
+    head = project.run("git", "rev-parse", "HEAD").stdout.strip()
+    tags = champion_tags(project, "flight_delays_prod")
+    assert tags is not None, "no prod champion after the release run"
+    assert tags["git_commit"] == head and tags["git_branch"] == "release/1.0" and tags["git_dirty"] == "false"
+    assert tags["environment"] == "prod" and tags["model_validation_status"] == "PASSED"
+    tagged = subprocess.run(["git", "rev-parse", "model-prod-v1^{commit}"], cwd=origin, capture_output=True, text=True)
+    assert tagged.stdout.strip() == head

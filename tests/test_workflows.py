@@ -1,0 +1,117 @@
+"""Every baked workflow: zizmor (auditor) finds nothing, the schema and actionlint pass, and the structure holds."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import Baked
+
+BIN = Path(sys.executable).parent
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+TIERS = {
+    "pull-request.yml": {"pull_request"},
+    "integration.yml": {"push", "schedule", "workflow_dispatch"},
+    "release.yml": {"push", "workflow_dispatch"},
+}
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN))
+    assert found, f"{name} is not installed: run `make test`, which installs requirements.txt"
+    return found
+
+
+def workflows(baked: Baked) -> dict[str, dict]:
+    folder = baked.path / ".github" / "workflows"
+    return {p.name: yaml.load(p.read_text(), Loader=yaml.BaseLoader) for p in sorted(folder.glob("*.yml"))}
+
+
+def test_zizmor_auditor_finds_nothing(baked: Baked) -> None:
+    """zizmor --offline --persona auditor --strict-collection reports 0 findings on .github/."""
+    result = subprocess.run([tool("zizmor"), "--offline", "--persona", "auditor", "--strict-collection", "--no-progress",
+                             ".github/"], cwd=baked.path, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def test_schema_and_actionlint(baked: Baked) -> None:
+    """The workflows match GitHub's schema and actionlint has nothing to say."""
+    files = sorted(str(p) for p in (baked.path / ".github" / "workflows").glob("*.yml"))
+    schema = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+                            capture_output=True, text=True)  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    action = baked.path / ".github" / "actions" / "setup" / "action.yml"
+    schema = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(action)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    lint = subprocess.run([tool("actionlint"), "-no-color"], cwd=baked.path, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_triggers_map_to_the_three_tiers(baked: Baked) -> None:
+    """Pull requests, pushes to the integration branch, pushes to release branches: and nothing dangerous."""
+    found = workflows(baked)
+    assert set(found) == set(TIERS)
+    main = baked.config.get("default_branch", "main")
+    prefix = baked.config.get("release_branch_prefix", "release/")
+    for name, expected in TIERS.items():
+        triggers = found[name]["on"]
+        assert set(triggers) == expected, name
+        assert not {"pull_request_target", "workflow_run"} & set(triggers)
+    assert found["integration.yml"]["on"]["push"]["branches"] == [main]
+    assert found["release.yml"]["on"]["push"]["branches"] == [f"{prefix}**"]
+    assert main in found["pull-request.yml"]["on"]["pull_request"]["branches"]
+
+
+def test_hardening(baked: Baked) -> None:
+    """permissions: {} at the top, a timeout on every job, every action SHA-pinned with a version comment,
+    persist-credentials false, and no event or input data expanded inside run:."""
+    for name, workflow in workflows(baked).items():
+        assert workflow["permissions"] == {}, name
+        for job_name, job in workflow["jobs"].items():
+            assert "timeout-minutes" in job, f"{name}:{job_name}"
+            assert "permissions" in job, f"{name}:{job_name}"
+            for step in job.get("steps", []):
+                run = step.get("run", "")
+                assert "${{" not in run, f"{name}:{job_name} expands an expression inside run:"
+                uses = step.get("uses")
+                if uses and not uses.startswith("./"):
+                    assert SHA_PIN.match(uses), uses
+                if uses and uses.startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] == "false"
+    text = "\n".join(p.read_text() for p in (baked.path / ".github").rglob("*.yml"))
+    for line in text.splitlines():
+        if re.search(r"uses: [\w.-]+/[\w.-]+@", line):
+            assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line
+
+
+def test_promotion_is_gated_and_serialized(baked: Baked) -> None:
+    """Promotion runs behind the production environment, in a concurrency group that is never cancelled."""
+    promote = workflows(baked)["release.yml"]["jobs"]["promote"]
+    assert promote["environment"] == "production"
+    assert promote["concurrency"]["cancel-in-progress"] == "false"
+    pull_request = workflows(baked)["pull-request.yml"]
+    assert pull_request["concurrency"]["cancel-in-progress"] == "true"
+
+
+def test_rulesets_require_the_pull_request_checks(baked: Baked) -> None:
+    """The main ruleset requires every pull-request job by name; the release ruleset requires integration."""
+    import json
+
+    main = baked.config.get("default_branch", "main")
+    folder = baked.path / ".github" / "rulesets"
+    ruleset = json.loads((folder / f"{main}.json").read_text())
+    rules = {rule["type"]: rule.get("parameters", {}) for rule in ruleset["rules"]}
+    required = {check["context"] for check in rules["required_status_checks"]["required_status_checks"]}
+    jobs = workflows(baked)["pull-request.yml"]["jobs"]
+    assert required == {job["name"] for key, job in jobs.items() if key != "summary"}
+    release = json.loads((folder / "release.json").read_text())
+    contexts = [r["parameters"]["required_status_checks"] for r in release["rules"] if r["type"] == "required_status_checks"]
+    assert contexts == [[{"context": "integration"}]]
