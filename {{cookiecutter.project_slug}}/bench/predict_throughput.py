@@ -90,8 +90,9 @@ def child(name: str, source: Path) -> None:
 
 
 def measure(name: str, source: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", name, str(source)], capture_output=True, text=True,
-                         check=True, cwd=ROOT)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(source)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -111,8 +112,11 @@ def main() -> int:
         for name in ("baseline", "pipeline"):
             result = measure(name, source)
             results[(factor, name)] = result
-            print(f"| {factor}x ({rows:,} rows) | {name} | {rows / result['seconds']:,.0f} | "
-                  f"{result['seconds']:.1f} | {result['peak_mb']:,.0f} |", flush=True)  # fmt: skip
+            print(
+                f"| {factor}x ({rows:,} rows) | {name} | {rows / result['seconds']:,.0f} | "
+                f"{result['seconds']:.1f} | {result['peak_mb']:,.0f} |",
+                flush=True,
+            )
     ratio = results[(1, "baseline")]["seconds"] / results[(1, "pipeline")]["seconds"]
     growth = results[(10, "pipeline")]["peak_mb"] / results[(1, "pipeline")]["peak_mb"]
     print(f"\npipeline throughput / baseline at 1x: {ratio:.2f} (target >= 0.8)")

@@ -25,6 +25,7 @@ COMMANDS = {
     "rollback": "{{ cookiecutter.__package_name }}.pipeline.rollback",
     "predict": "{{ cookiecutter.__package_name }}.pipeline.predict",
     "status": "{{ cookiecutter.__package_name }}.pipeline.status",
+    "serve": "{{ cookiecutter.__package_name }}.serving.server",
 }
 
 

@@ -79,6 +79,15 @@ class PredictConfig(Frozen):
     chunk_rows: int = Field(gt=0)
 
 
+class ServeConfig(Frozen):
+    host: str = Field(description="Interface to bind; 127.0.0.1 keeps the server on this machine")
+    port: int = Field(gt=0, lt=65536)
+    challenger_fraction: float = Field(ge=0, le=1, description="Share of request ids answered by @challenger")
+    max_body_bytes: int = Field(gt=0, description="Larger request bodies get 413 before the model runs")
+    refresh_seconds: float = Field(gt=0, description="How often the server checks whether an alias moved")
+    inference_log: str = Field(description="File name, under data.output_dir, of the JSON-lines inference log")
+
+
 class GuardConfig(Frozen):
     prod_paths: tuple[Path, ...] = Field(description="Paths only the prod environment may write to")
 
@@ -92,6 +101,7 @@ class Settings(Frozen):
     validate_: ValidateConfig = Field(alias="validate")
     promote: PromoteConfig
     predict: PredictConfig
+    serve: ServeConfig
     guard: GuardConfig
     root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
 

@@ -6,50 +6,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.pipeline import predict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from .conftest import PROJECT_ROOT, copy_project, edit_yaml
+
 pytestmark = pytest.mark.integration
 REQUIRED_TAGS = ("git_commit", "git_branch", "git_dirty", "data_md5", "params_hash", "lockfile_hash", "environment")
-
-
-def edit_yaml(path: Path, change) -> None:
-    doc = yaml.safe_load(path.read_text())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with the real sample, a SQLite store under tmp, 3,000 rows and a quick model."""
-    if not (PROJECT_ROOT / "data" / "raw" / "flights.parquet").is_file():
-        pytest.fail("data/raw is missing: run `dvc pull data/raw.dvc` first")
-    root = tmp_path_factory.mktemp("project")
-    for name in ("params.yaml", "uv.lock"):
-        shutil.copy(PROJECT_ROOT / name, root / name)
-    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
-    shutil.copytree(PROJECT_ROOT / "data" / "raw", root / "data" / "raw")
-
-    def quick(doc: dict) -> None:
-        doc["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
-        doc["data"]["max_rows"] = 3000
-        doc["train"]["model"].update(max_iter=40)
-        doc["train"]["tuning"].update(n_candidates=2, cv_splits=2)
-        doc["validate"]["slice_min_rows"] = 100
-        # 3,000 rows give noisy figures: these judge the gate's mechanics, not the sample's quality
-        if doc["task"] == "classification":
-            doc["validate"].update(thresholds={"roc_auc": 0.55, "average_precision": 0.2}, slice_floor=0.45)
-        else:
-            doc["validate"].update(thresholds={"mae": 35.0, "rmse": 60.0}, slice_floor=90.0)
-            doc["promote"]["baseline"] = 40.0
-
-    edit_yaml(root / "params.yaml", quick)
-    return root
+    return copy_project(tmp_path_factory.mktemp("project"))
 
 
 def cli(project: Path, *args: str) -> int:
@@ -178,19 +150,29 @@ def test_your_own_csv_through_config_only(tmp_path: Path) -> None:
         shutil.copy(PROJECT_ROOT / name, root / name)
     shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
     flights = pd.read_parquet(PROJECT_ROOT / "data" / "raw" / "flights.parquet").dropna(subset=["arr_delay"]).tail(3000)
-    own = pd.DataFrame({
-        "when": pd.to_datetime(flights["time_hour"]).dt.tz_localize(None),
-        "airline": flights["carrier"], "from_airport": flights["origin"], "miles": flights["distance"],
-        "hour_of_day": flights["hour"], "late": (flights["arr_delay"] > 30).astype(int),
-        "minutes_late": flights["arr_delay"],
-    })  # fmt: skip
+    own = pd.DataFrame(
+        {
+            "when": pd.to_datetime(flights["time_hour"]).dt.tz_localize(None),
+            "airline": flights["carrier"],
+            "from_airport": flights["origin"],
+            "miles": flights["distance"],
+            "hour_of_day": flights["hour"],
+            "late": (flights["arr_delay"] > 30).astype(int),
+            "minutes_late": flights["arr_delay"],
+        }
+    )
     (root / "data" / "raw").mkdir(parents=True)
     own.to_csv(root / "data" / "raw" / "my_flights.csv", index=False)
     task = load_settings("dev", PROJECT_ROOT).task
 
     def point_at_csv(doc: dict) -> None:
-        doc["data"].update(source="csv", csv_path="data/raw/my_flights.csv", time_column="when", id_column="row_id",
-                           target="late" if task == "classification" else "minutes_late")  # fmt: skip
+        doc["data"].update(
+            source="csv",
+            csv_path="data/raw/my_flights.csv",
+            time_column="when",
+            id_column="row_id",
+            target="late" if task == "classification" else "minutes_late",
+        )
         doc["data"]["max_rows"] = None
         doc["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
         doc["train"]["model"].update(max_iter=40)

@@ -11,26 +11,44 @@ from {{ cookiecutter.__package_name }}.core import features as F
 def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     flights = pd.DataFrame(
         {
-            "year": [2013] * 4, "month": [1, 1, 1, 2], "day": [1, 1, 2, 1],
-            "dep_time": [520.0, 700.0, None, 900.0], "sched_dep_time": [515, 640, 800, 845],
-            "dep_delay": [5.0, 15.0, None, 14.0], "arr_time": [830.0, 1000.0, None, 1200.0],
-            "sched_arr_time": [819, 950, 1100, 1130], "arr_delay": [11.0, 30.0, None, -3.0],
-            "carrier": ["UA", "AA", "UA", "B6"], "flight": [1545, 33, 1, 7], "tailnum": ["N1", "N2", "N1", None],
-            "origin": ["EWR", "JFK", "EWR", "LGA"], "dest": ["IAH", "MIA", "ORD", "BOS"],
-            "air_time": [227.0, 160.0, None, 40.0], "distance": [1400, 1089, 719, 184],
-            "hour": [5, 6, 8, 8], "minute": [15, 40, 0, 45],
-            "time_hour": ["2013-01-01T10:00:00Z", "2013-01-01T11:00:00Z",
-                          "2013-01-02T13:00:00Z", "2013-02-01T13:00:00Z"],
+            "year": [2013] * 4,
+            "month": [1, 1, 1, 2],
+            "day": [1, 1, 2, 1],
+            "dep_time": [520.0, 700.0, None, 900.0],
+            "sched_dep_time": [515, 640, 800, 845],
+            "dep_delay": [5.0, 15.0, None, 14.0],
+            "arr_time": [830.0, 1000.0, None, 1200.0],
+            "sched_arr_time": [819, 950, 1100, 1130],
+            "arr_delay": [11.0, 30.0, None, -3.0],
+            "carrier": ["UA", "AA", "UA", "B6"],
+            "flight": [1545, 33, 1, 7],
+            "tailnum": ["N1", "N2", "N1", None],
+            "origin": ["EWR", "JFK", "EWR", "LGA"],
+            "dest": ["IAH", "MIA", "ORD", "BOS"],
+            "air_time": [227.0, 160.0, None, 40.0],
+            "distance": [1400, 1089, 719, 184],
+            "hour": [5, 6, 8, 8],
+            "minute": [15, 40, 0, 45],
+            "time_hour": [
+                "2013-01-01T10:00:00Z",
+                "2013-01-01T11:00:00Z",
+                "2013-01-02T13:00:00Z",
+                "2013-02-01T13:00:00Z",
+            ],
         }
-    )  # fmt: skip
+    )
     weather = pd.DataFrame(
         {
             "origin": ["EWR", "EWR", "JFK", "LGA"],
-            "time_hour": ["2013-01-01T09:00:00Z", "2013-01-01T10:00:00Z",
-                          "2013-01-01T10:00:00Z", "2013-02-01T12:00:00Z"],
+            "time_hour": [
+                "2013-01-01T09:00:00Z",
+                "2013-01-01T10:00:00Z",
+                "2013-01-01T10:00:00Z",
+                "2013-02-01T12:00:00Z",
+            ],
             **{column: [1.0, 2.0, 3.0, 4.0] for column in F.WEATHER},
         }
-    )  # fmt: skip
+    )
     planes = pd.DataFrame(
         {"tailnum": ["N1", "N2"], "year": [2003.0, None], "seats": [180, 55], "engine": ["Turbo-fan", None]}
     )

@@ -42,8 +42,13 @@ def test_model_handles_unknown_and_missing_categories(task: str) -> None:
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"c": rng.choice(["a", "b"], 200), "n": rng.normal(size=200)})
     y = (x["n"] > 0).astype(int) if task == "classification" else x["n"] * 3
-    model = make_pipeline(task, ["n"], ["c"], {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 8,
-                                               "min_samples_leaf": 5, "l2_regularization": 0.0}, seed=0)  # fmt: skip
+    model = make_pipeline(
+        task,
+        ["n"],
+        ["c"],
+        {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 8, "min_samples_leaf": 5, "l2_regularization": 0.0},
+        seed=0,
+    )
     model.fit(x, y)
     new = pd.DataFrame({"c": ["zzz", None], "n": [0.5, -0.5]})
     scores = predict_scores(model, new, task)

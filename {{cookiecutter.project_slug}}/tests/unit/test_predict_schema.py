@@ -18,12 +18,14 @@ SIGNATURE = ModelSignature(inputs=Schema([ColSpec("string", "carrier"), ColSpec(
 
 def batch(**overrides) -> pd.DataFrame:
     settings = load_settings("dev", PROJECT_ROOT)
-    frame = pd.DataFrame({
-        settings.data.id_column: ["a", "b"],
-        settings.data.time_column: pd.to_datetime(["2013-01-01", "2013-01-02"]),
-        "carrier": ["UA", "AA"],
-        "distance": [100.0, 200.0],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            settings.data.id_column: ["a", "b"],
+            settings.data.time_column: pd.to_datetime(["2013-01-01", "2013-01-02"]),
+            "carrier": ["UA", "AA"],
+            "distance": [100.0, 200.0],
+        }
+    )
     for column, value in overrides.items():
         if value is None:
             frame = frame.drop(columns=column)

@@ -10,10 +10,25 @@ import pandas as pd
 # Inputs of the model, by kind. Everything here is known when the flight is scheduled.
 CATEGORICAL = ["carrier", "origin", "dest", "route", "engine"]
 NUMERIC = [
-    "dep_hour", "dep_minute", "weekday", "month", "day_of_year", "distance", "scheduled_block_minutes",
-    "temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib",
-    "plane_age", "seats",
-]  # fmt: skip
+    "dep_hour",
+    "dep_minute",
+    "weekday",
+    "month",
+    "day_of_year",
+    "distance",
+    "scheduled_block_minutes",
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+    "plane_age",
+    "seats",
+]
 WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
 ID_COLUMN, TIME_COLUMN = "flight_id", "scheduled_departure"
 DELAY_THRESHOLD_MINUTES = 15
@@ -27,12 +42,18 @@ def flight_ids(flights: pd.DataFrame) -> pd.Series:
     """A stable key per scheduled flight: date, carrier, number, origin and scheduled time."""
     raw = (
         flights["year"].astype(str)
-        + "-" + flights["month"].astype(str).str.zfill(2)
-        + "-" + flights["day"].astype(str).str.zfill(2)
-        + "-" + flights["carrier"].astype(str) + flights["flight"].astype(str)
-        + "-" + flights["origin"].astype(str)
-        + "-" + flights["sched_dep_time"].astype(str).str.zfill(4)
-    )  # fmt: skip
+        + "-"
+        + flights["month"].astype(str).str.zfill(2)
+        + "-"
+        + flights["day"].astype(str).str.zfill(2)
+        + "-"
+        + flights["carrier"].astype(str)
+        + flights["flight"].astype(str)
+        + "-"
+        + flights["origin"].astype(str)
+        + "-"
+        + flights["sched_dep_time"].astype(str).str.zfill(4)
+    )
     return raw
 
 

@@ -42,8 +42,9 @@ def passes(metric: str, value: float, limit: float) -> bool:
     return value <= limit if metric in ERROR_METRICS else value >= limit
 
 
-def slice_metrics(task: str, frame: pd.DataFrame, y_true: str, scores: np.ndarray, by: list[str],
-                  min_rows: int) -> pd.DataFrame:  # fmt: skip
+def slice_metrics(
+    task: str, frame: pd.DataFrame, y_true: str, scores: np.ndarray, by: list[str], min_rows: int
+) -> pd.DataFrame:
     """The primary metric per value of each ``by`` column, for slices with at least ``min_rows`` rows."""
     metric = primary(task)
     rows = []

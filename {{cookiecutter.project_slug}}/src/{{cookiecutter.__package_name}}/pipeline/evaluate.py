@@ -35,8 +35,9 @@ def evaluate(settings: Settings, model, record: TrainRecord, holdout: pd.DataFra
     scores = predict_scores(model, holdout[record.inputs], settings.task)
     result = M.task_metrics(settings.task, y, scores)
     columns = [c for c in settings.validate_.slice_columns if c in holdout.columns]
-    slices = M.slice_metrics(settings.task, holdout, settings.data.target, scores, columns,
-                             settings.validate_.slice_min_rows)  # fmt: skip
+    slices = M.slice_metrics(
+        settings.task, holdout, settings.data.target, scores, columns, settings.validate_.slice_min_rows
+    )
     metric = M.primary(settings.task)
     if not slices.empty:
         worst = slices[metric].min() if settings.higher_is_better else slices[metric].max()
@@ -77,8 +78,15 @@ def plots(settings: Settings, model, record: TrainRecord, holdout: pd.DataFrame,
 
     sample = holdout.sample(n=min(len(holdout), 3000), random_state=settings.train.seed)
     scoring = "roc_auc" if settings.task == "classification" else "neg_mean_absolute_error"
-    importance = permutation_importance(model, sample[record.inputs], sample[settings.data.target], scoring=scoring,
-                                        n_repeats=3, random_state=settings.train.seed, n_jobs=1)  # fmt: skip
+    importance = permutation_importance(
+        model,
+        sample[record.inputs],
+        sample[settings.data.target],
+        scoring=scoring,
+        n_repeats=3,
+        random_state=settings.train.seed,
+        n_jobs=1,
+    )
     order = np.argsort(importance.importances_mean)
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(order) + 1))
     ax.barh(np.array(record.inputs)[order], importance.importances_mean[order], xerr=importance.importances_std[order])

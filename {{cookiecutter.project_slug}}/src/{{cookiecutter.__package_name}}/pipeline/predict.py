@@ -142,8 +142,10 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {err}\nNothing was written; {target} is unchanged.")
         return 1
     rate = result.rows / result.seconds if result.seconds else float("inf")
-    print(f"\n== predict ({settings.env}): {result.rows:,} rows scored by "
-          f"{settings.tracking.registered_model} v{result.version} (@champion) ==")  # fmt: skip
+    print(
+        f"\n== predict ({settings.env}): {result.rows:,} rows scored by "
+        f"{settings.tracking.registered_model} v{result.version} (@champion) =="
+    )
     print(f"  output      {result.path}")
     print(f"  throughput  {rate:,.0f} rows/s")
     return 0

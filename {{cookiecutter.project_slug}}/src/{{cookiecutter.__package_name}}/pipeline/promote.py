@@ -61,15 +61,18 @@ def run(settings: Settings, features: pd.DataFrame) -> Decision:
     else:
         reference, against = champion_score, f"champion v{champion.version}"
     promoted = M.better(settings.task, challenger_score, reference, margin)
-    registry.tag(challenger.version, {
-        f"promotion_challenger_{metric}": f"{challenger_score:.6f}",
-        f"promotion_reference_{metric}": f"{reference:.6f}",
-        "promotion_reference": against,
-        "promotion_margin": str(margin),
-        "promotion_holdout_rows": str(len(holdout)),
-        "promotion_decision": "promoted" if promoted else "rejected",
-        "promotion_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })  # fmt: skip
+    registry.tag(
+        challenger.version,
+        {
+            f"promotion_challenger_{metric}": f"{challenger_score:.6f}",
+            f"promotion_reference_{metric}": f"{reference:.6f}",
+            "promotion_reference": against,
+            "promotion_margin": str(margin),
+            "promotion_holdout_rows": str(len(holdout)),
+            "promotion_decision": "promoted" if promoted else "rejected",
+            "promotion_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     if promoted:
         if champion is not None:
             registry.set_alias(tracking.PREVIOUS, champion.version)

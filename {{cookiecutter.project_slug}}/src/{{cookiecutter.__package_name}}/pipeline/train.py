@@ -79,8 +79,15 @@ def run(settings: Settings, features: pd.DataFrame) -> tuple[TrainRecord, dict[s
     with mlflow.start_run(run_name=f"train-{settings.env}") as run:
         mlflow.set_tags(lineage)
         mlflow.log_params({f"model.{k}": v for k, v in params.items()})
-        mlflow.log_params({"task": settings.task, "target": data.target, "train_rows": len(x),
-                           "tuned": settings.train.tuning.enabled, "inputs": ",".join(x.columns)})  # fmt: skip
+        mlflow.log_params(
+            {
+                "task": settings.task,
+                "target": data.target,
+                "train_rows": len(x),
+                "tuned": settings.train.tuning.enabled,
+                "inputs": ",".join(x.columns),
+            }
+        )
         mlflow.log_params({f"threshold.{k}": v for k, v in settings.validate_.thresholds.items()})
         mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
         mlflow.log_artifact(str(settings.root / PARAMS_FILE))
@@ -112,7 +119,10 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     write_record(settings, record)
     summary(
         f"train ({settings.env})",
-        {"registered": f"{record.model_name} version {record.version}", "run": record.run_id,
-         **{f"train {k}": v for k, v in train_metrics.items()}},
-    )  # fmt: skip
+        {
+            "registered": f"{record.model_name} version {record.version}",
+            "run": record.run_id,
+            **{f"train {k}": v for k, v in train_metrics.items()},
+        },
+    )
     return 0

@@ -1,0 +1,1 @@
+"""The HTTP serving layer: the @champion (and optional @challenger) behind FastAPI."""

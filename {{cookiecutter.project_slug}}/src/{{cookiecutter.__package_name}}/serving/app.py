@@ -1,0 +1,141 @@
+"""The HTTP app: /predict, MLflow-compatible /invocations, health, metadata; every prediction is logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.model import predict_scores
+from {{ cookiecutter.__package_name }}.io.data import output_path
+from {{ cookiecutter.__package_name }}.serving.models import LoadedModel, Router
+from {{ cookiecutter.__package_name }}.serving.payload import ClientError, parse_json, records_of, to_frame
+
+log = logging.getLogger(__name__)
+
+
+class InferenceLog:
+    """Append-only JSON lines: features, prediction, model version, timestamp, request id (what monitoring reads)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def append(self, request_id: str, model: LoadedModel, rows: list[dict], predictions: list[float]) -> None:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        lines = [
+            json.dumps(
+                {
+                    "request_id": request_id,
+                    "timestamp": now,
+                    "model_name": model.name,
+                    "model_version": model.version,
+                    "model_alias": model.alias,
+                    "features": row,
+                    "prediction": prediction,
+                }
+            )
+            for row, prediction in zip(rows, predictions, strict=True)
+        ]
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The JSON body, refused with 415 (content type) or 413 (size) before anything is parsed."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ClientError(415, f"Content-Type must be application/json (got {content_type or 'none'})")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ClientError(413, f"body of {declared} bytes is over the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ClientError(413, f"body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
+    """Build the app; the router loads the aliases at start-up and a thread follows them while it runs."""
+    router = router or Router(settings)
+    inference_log = InferenceLog(settings.path(output_path(settings, settings.serve.inference_log)))
+    key = settings.data.id_column
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await run_in_threadpool(router.refresh)
+        watcher = threading.Thread(target=router.watch, name="alias-watcher", daemon=True)
+        watcher.start()
+        yield
+        router.stop()
+
+    app = FastAPI(title=f"{settings.tracking.registered_model} ({settings.env})", lifespan=lifespan)
+    app.state.router = router
+
+    @app.exception_handler(ClientError)
+    async def client_error(request: Request, err: ClientError) -> JSONResponse:
+        return JSONResponse({"error": err.message}, status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
+
+    async def score(request: Request) -> JSONResponse:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        model = router.pick(request_id)
+        if model is None:
+            raise ClientError(503, "no model is loaded yet: the registry has no @champion")
+        rows = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
+        frame = to_frame(rows, model, allowed_extra=(key,))
+        predictions = (await run_in_threadpool(predict_scores, model.model, frame, settings.task)).tolist()
+        inference_log.append(request_id, model, rows, predictions)
+        return JSONResponse(
+            {
+                "predictions": predictions,
+                "model": {"name": model.name, "version": model.version, "alias": model.alias},
+                "request_id": request_id,
+            },
+            headers={"x-model-version": model.version, "x-request-id": request_id},
+        )
+
+    app.post("/predict")(score)
+    app.post("/invocations")(score)
+
+    @app.get("/health/live")
+    async def live() -> dict:
+        return {"status": "alive"}
+
+    @app.get("/health/ready")
+    async def ready() -> JSONResponse:
+        if router.champion is None:
+            return JSONResponse({"status": "not ready: no @champion loaded"}, status_code=503)
+        return JSONResponse({"status": "ready", "champion": router.champion.version})
+
+    @app.get("/metadata")
+    async def metadata() -> dict:
+        loaded = {
+            m.alias: {"version": m.version, "inputs": list(m.inputs), "tags": m.tags}
+            for m in (router.champion, router.challenger)
+            if m is not None
+        }
+        return {
+            "model": settings.tracking.registered_model,
+            "environment": settings.env,
+            "challenger_fraction": router.fraction,
+            "aliases": loaded,
+        }
+
+    return app

@@ -1,0 +1,82 @@
+"""Request bodies to model input: every client mistake becomes a ClientError that names the problem."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from {{ cookiecutter.__package_name }}.serving.models import LoadedModel
+
+
+class ClientError(ValueError):
+    """A bad request: its status code and a message naming the problem (never a stack trace)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ClientError(400, f"malformed JSON: {err}") from None
+
+
+def records_of(payload: Any) -> list[dict]:
+    """Accept {"records": [...]}, MLflow's dataframe_records / dataframe_split / instances, or one object."""
+    if isinstance(payload, dict) and "dataframe_split" in payload:
+        split = payload["dataframe_split"]
+        if (
+            not isinstance(split, dict)
+            or not isinstance(split.get("columns"), list)
+            or not isinstance(split.get("data"), list)
+        ):
+            raise ClientError(400, "dataframe_split needs a list 'columns' and a list of rows 'data'")
+        columns = split["columns"]
+        if any(not isinstance(row, list) or len(row) != len(columns) for row in split["data"]):
+            raise ClientError(400, f"every row of dataframe_split.data needs {len(columns)} values, one per column")
+        return [dict(zip(columns, row, strict=True)) for row in split["data"]]
+    if isinstance(payload, dict):
+        for key in ("records", "dataframe_records", "instances", "inputs"):
+            if key in payload:
+                payload = payload[key]
+                break
+        else:
+            payload = [payload]
+    if not isinstance(payload, list) or not payload:
+        raise ClientError(400, "expected a non-empty list of records (objects mapping column to value)")
+    if not all(isinstance(row, dict) for row in payload):
+        raise ClientError(400, "every record must be a JSON object mapping column to value")
+    return payload
+
+
+def to_frame(rows: list[dict], model: LoadedModel, allowed_extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Check columns and types against the model's signature; return the model input (in signature order)."""
+    seen = set().union(*(row.keys() for row in rows))
+    missing = [c for c in model.inputs if any(c not in row for row in rows)]
+    extra = sorted(seen - set(model.inputs) - set(allowed_extra))
+    problems = [f"missing column '{c}'" for c in missing] + [f"unexpected column '{c}'" for c in extra]
+    for column in model.inputs:
+        if column in missing:
+            continue
+        numeric = model.is_numeric(column)
+        for index, row in enumerate(rows):
+            value = row[column]
+            if value is None:
+                continue
+            ok = (isinstance(value, int | float) and not isinstance(value, bool)) if numeric else isinstance(value, str)
+            if not ok or (numeric and isinstance(value, float) and math.isinf(value)):
+                kind = "a number" if numeric else "a string"
+                problems.append(f"column '{column}' must be {kind} or null (record {index}: {value!r})")
+                break
+    if problems:
+        raise ClientError(400, "; ".join(problems))
+    frame = pd.DataFrame.from_records(rows, columns=list(model.inputs))
+    for column in model.inputs:
+        frame[column] = frame[column].astype("float64") if model.is_numeric(column) else frame[column].astype(object)
+    return frame
