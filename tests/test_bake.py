@@ -26,8 +26,8 @@ def expected_files(config: dict) -> set[str]:
         ".python-version", "docs/architecture.md", "notebooks/01-eda.ipynb", "CONTRIBUTING.md", "RELEASING.md",
         ".github/CODEOWNERS", ".github/zizmor.yml", ".github/actions/setup/action.yml", ".github/act/stand-in/action.yml",
         ".github/rulesets/release.json", ".github/workflows/integration.yml", ".github/workflows/pull-request.yml",
-        ".github/workflows/release.yml", "Dockerfile", ".dockerignore", "tests/integration/conftest.py",
-        "tests/integration/test_serving.py",
+        ".github/workflows/release.yml", ".github/workflows/monitor.yml", "Dockerfile", ".dockerignore", "tests/integration/conftest.py",
+        "tests/integration/test_serving.py", "tests/integration/test_monitoring.py", "tests/unit/test_drift.py",
         "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
         "configs/staging.yaml", "data/.gitignore", "data/raw.dvc", "docs/benchmarks.md", "dvc.yaml", "params.yaml",
         "pyproject.toml", "uv.lock", "notebooks/README.md",
@@ -41,6 +41,7 @@ def expected_files(config: dict) -> set[str]:
         "pipeline/data", "pipeline/evaluate", "pipeline/features", "pipeline/predict", "pipeline/promote",
         "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
         "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/server",
+        "monitoring/__init__", "monitoring/drift", "monitoring/monitor", "monitoring/report",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
     files.add(f".github/rulesets/{config.get('default_branch', 'main')}.json")

@@ -32,7 +32,8 @@ def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
 
 def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     """bake -> bare remote -> PR green, a failing unit test red -> merge -> integration green -> release/1.0 trains,
-    validates, promotes: the prod champion's lineage names the release commit, which carries the model tag."""
+    validates, promotes: the prod champion's lineage names the release commit, which carries the model tag ->
+    scheduled monitoring breaches twice and dispatches production training."""
     home = tmp_path / "home"
     home.mkdir()
     env = tool_env(home)
@@ -84,3 +85,13 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     assert tags["environment"] == "prod" and tags["model_validation_status"] == "PASSED"
     tagged = subprocess.run(["git", "rev-parse", "model-prod-v1^{commit}"], cwd=origin, capture_output=True, text=True)
     assert tagged.stdout.strip() == head
+
+    # Scheduled monitoring of prod: the latest months drift; the second breach makes retraining due, and the
+    # dispatch job starts the release workflow (under act it prints the gh command, as GitHub is not reachable).
+    first = project.run("make", "act-monitor", timeout=1800, check=False)
+    assert first.returncode == 0, first.stdout[-4000:]
+    assert "retraining due: false" in first.stdout and "would run gh workflow run" not in first.stdout
+    second = project.run("make", "act-monitor", timeout=1800, check=False)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert "retraining due: true" in second.stdout
+    assert "act: would run gh workflow run release.yml --ref release/1.0" in second.stdout

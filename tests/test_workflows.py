@@ -19,6 +19,7 @@ TIERS = {
     "pull-request.yml": {"pull_request"},
     "integration.yml": {"push", "schedule", "workflow_dispatch"},
     "release.yml": {"push", "workflow_dispatch"},
+    "monitor.yml": {"schedule", "workflow_dispatch"},
 }
 
 
@@ -115,3 +116,17 @@ def test_rulesets_require_the_pull_request_checks(baked: Baked) -> None:
     release = json.loads((folder / "release.json").read_text())
     contexts = [r["parameters"]["required_status_checks"] for r in release["rules"] if r["type"] == "required_status_checks"]
     assert contexts == [[{"context": "integration"}]]
+
+
+def test_only_the_retraining_dispatch_can_start_workflows(baked: Baked) -> None:
+    """`actions: write` is held by one job: the one that runs when monitoring says retraining is due."""
+    holders = [
+        (name, job_name)
+        for name, workflow in workflows(baked).items()
+        for job_name, job in workflow["jobs"].items()
+        if isinstance(job.get("permissions"), dict) and job["permissions"].get("actions") == "write"
+    ]
+    assert holders == [("monitor.yml", "retrain")]
+    job = workflows(baked)["monitor.yml"]["jobs"]["retrain"]
+    assert job["needs"] == "monitor" and "needs.monitor.outputs.retrain == 'true'" in job["if"]
+    assert any(step.get("run") == "make dispatch-retraining" for step in job["steps"])

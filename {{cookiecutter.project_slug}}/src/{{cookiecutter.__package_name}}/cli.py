@@ -26,6 +26,7 @@ COMMANDS = {
     "predict": "{{ cookiecutter.__package_name }}.pipeline.predict",
     "status": "{{ cookiecutter.__package_name }}.pipeline.status",
     "serve": "{{ cookiecutter.__package_name }}.serving.server",
+    "monitor": "{{ cookiecutter.__package_name }}.monitoring.monitor",
 }
 
 

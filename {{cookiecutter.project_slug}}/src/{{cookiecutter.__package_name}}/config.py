@@ -88,6 +88,22 @@ class ServeConfig(Frozen):
     inference_log: str = Field(description="File name, under data.output_dir, of the JSON-lines inference log")
 
 
+class RetrainPolicy(Frozen):
+    breaches: int = Field(gt=0, description="Retrain when this many of the last `windows` windows breached")
+    windows: int = Field(gt=0)
+
+
+class MonitorConfig(Frozen):
+    alpha: float = Field(gt=0, lt=1, description="Significance level of the KS and chi-square tests")
+    ks_threshold: float = Field(gt=0, le=1, description="KS statistic from which a numeric feature has drifted")
+    psi_threshold: float = Field(gt=0, description="Population stability index from which a feature has drifted")
+    drift_share: float = Field(gt=0, le=1, description="Dataset drift when at least this share of features drifted")
+    prediction_ks_threshold: float = Field(gt=0, le=1, description="KS statistic of the predictions that is drift")
+    performance_tolerance: float = Field(ge=0, description="Allowed drop of roc_auc, or relative rise of mae")
+    reference_rows: int = Field(gt=0, description="Rows sampled from the training period as the reference")
+    retrain: RetrainPolicy
+
+
 class GuardConfig(Frozen):
     prod_paths: tuple[Path, ...] = Field(description="Paths only the prod environment may write to")
 
@@ -102,6 +118,7 @@ class Settings(Frozen):
     promote: PromoteConfig
     predict: PredictConfig
     serve: ServeConfig
+    monitor: MonitorConfig
     guard: GuardConfig
     root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
 

@@ -18,7 +18,7 @@ def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def copy_project(root: Path, rows: int = 3000) -> Path:
+def copy_project(root: Path, rows: int | None = 3000) -> Path:
     """Params, configs, lockfile and the real sample under ``root``: a SQLite store, ``rows`` rows, a quick model."""
     if not (PROJECT_ROOT / "data" / "raw" / "flights.parquet").is_file():
         pytest.fail("data/raw is missing: run `dvc pull data/raw.dvc` first")

@@ -1,0 +1,1 @@
+"""Drift and performance monitoring: statistics, the monitor step and its report."""
