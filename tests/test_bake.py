@@ -28,7 +28,7 @@ def expected_files(config: dict) -> set[str]:
         ".github/rulesets/release.json", ".github/workflows/integration.yml", ".github/workflows/pull-request.yml",
         ".github/workflows/release.yml", ".github/workflows/monitor.yml", "Dockerfile", ".dockerignore", "tests/integration/conftest.py",
         "tests/integration/test_serving.py", "tests/integration/test_monitoring.py", "tests/unit/test_drift.py",
-        "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
+        "LICENSE", "Makefile", "README.md", "bench/predict_throughput.py", "bench/serving_throughput.py", "configs/dev.yaml", "configs/prod.yaml",
         "configs/staging.yaml", "data/.gitignore", "data/raw.dvc", "docs/benchmarks.md", "dvc.yaml", "params.yaml",
         "pyproject.toml", "uv.lock", "notebooks/README.md",
         "tests/__init__.py", "tests/conftest.py", "tests/integration/__init__.py", "tests/integration/test_pipeline.py",

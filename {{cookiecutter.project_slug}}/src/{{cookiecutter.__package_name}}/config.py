@@ -10,6 +10,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+# MLflow's set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ, so the variable is read once, when this
+# module is imported and before any MLflow call: only a value set by the caller (CI, a shell) overrides the config.
+TRACKING_URI_OVERRIDE = os.environ.get("MLFLOW_TRACKING_URI", "")
 PARAMS_FILE = "params.yaml"
 
 
@@ -137,9 +140,9 @@ class Settings(Frozen):
 
     @property
     def tracking_uri(self) -> str:
-        """MLFLOW_TRACKING_URI from the environment (CI jobs sharing a registry), else tracking.uri, else SQLite."""
-        if os.environ.get("MLFLOW_TRACKING_URI"):
-            return os.environ["MLFLOW_TRACKING_URI"]
+        """MLFLOW_TRACKING_URI set by the caller (CI jobs sharing a registry), else tracking.uri, else SQLite."""
+        if TRACKING_URI_OVERRIDE:
+            return TRACKING_URI_OVERRIDE
         if self.tracking.uri:
             return self.tracking.uri
         return f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"

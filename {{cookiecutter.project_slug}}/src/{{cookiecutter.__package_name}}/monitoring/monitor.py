@@ -37,14 +37,16 @@ class Outcome:
 
 
 def reference_window(settings: Settings, features: pd.DataFrame) -> pd.DataFrame:
+    """A sample of the training period: at most monitor.reference_rows, and at most three quarters of it."""
     train, _ = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
-    return train.sample(n=min(len(train), settings.monitor.reference_rows), random_state=settings.train.seed)
+    rows = min(settings.monitor.reference_rows, len(train) * 3 // 4)
+    return train.sample(n=rows, random_state=settings.train.seed)
 
 
 def same_period_window(settings: Settings, features: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
-    """A control window: rows of the training period that are not in the reference sample."""
+    """A control window shaped like a batch (no labels): training-period rows that are not in the reference."""
     train, _ = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
-    rest = train.drop(index=reference.index, errors="ignore")
+    rest = train.drop(index=reference.index, errors="ignore").drop(columns=[settings.data.target])
     return rest.sample(n=min(len(rest), 5000), random_state=settings.train.seed + 1)
 
 
