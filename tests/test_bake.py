@@ -40,7 +40,7 @@ def expected_files(config: dict) -> set[str]:
         "io/__init__", "io/data", "io/files", "io/lineage", "io/tracking", "pipeline/__init__", "pipeline/_common",
         "pipeline/data", "pipeline/evaluate", "pipeline/features", "pipeline/predict", "pipeline/promote",
         "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
-        "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/server",
+        "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/scoring", "serving/server",
         "monitoring/__init__", "monitoring/drift", "monitoring/monitor", "monitoring/report",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}

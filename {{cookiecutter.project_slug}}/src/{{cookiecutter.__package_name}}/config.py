@@ -88,6 +88,7 @@ class ServeConfig(Frozen):
     challenger_fraction: float = Field(ge=0, le=1, description="Share of request ids answered by @challenger")
     max_body_bytes: int = Field(gt=0, description="Larger request bodies get 413 before the model runs")
     refresh_seconds: float = Field(gt=0, description="How often the server checks whether an alias moved")
+    max_batch_rows: int = Field(gt=0, description="Most records scored in one model call (1: no batching)")
     inference_log: str = Field(description="File name, under data.output_dir, of the JSON-lines inference log")
 
 

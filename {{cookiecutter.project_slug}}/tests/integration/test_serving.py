@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import threading
@@ -13,9 +14,11 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core.model import predict_scores
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.serving import server
-from {{ cookiecutter.__package_name }}.serving.models import bucket
+from {{ cookiecutter.__package_name }}.serving.models import Router, bucket
+from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, InferenceLog
 
 from .conftest import copy_project, edit_yaml
 
@@ -183,3 +186,40 @@ def test_every_prediction_is_logged(served) -> None:
     assert len(mine) == len(served["records"])
     assert {"features", "prediction", "model_version", "timestamp", "request_id"} <= set(mine[0])
     assert mine[0]["features"]["distance"] == served["records"][0]["distance"]
+
+
+def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tmp_path: Path) -> None:
+    """50 requests queued at once, split between two versions, are scored as one batch; each gets exactly what its
+    own model predicts for its own records alone, and each record is logged once."""
+    settings = served["settings"]
+    router = Router(settings)
+    router.refresh()
+    versions = [router.champion, router.challenger]
+    inputs = list(versions[0].inputs)
+    frame = pd.read_parquet(served["root"] / settings.data.batch_path).head(100)[inputs]
+    records = frame.to_dict(orient="records")
+    batches: list[int] = []
+
+    class CountingScorer(BatchScorer):
+        def _score(self, batch):
+            batches.append(len(batch))
+            return super()._score(batch)
+
+    scorer = CountingScorer(settings.task, 256, InferenceLog(tmp_path / "inference.jsonl"))
+
+    async def send_all() -> list[list[float]]:
+        scorer.start()
+        try:
+            requests = (scorer.score(f"r{i}", versions[i % 2], records[2 * i : 2 * i + 2]) for i in range(50))
+            return await asyncio.gather(*requests)
+        finally:
+            await scorer.stop()
+
+    answers = asyncio.run(send_all())
+    assert batches == [50]
+    for index, answer in enumerate(answers):
+        alone = predict_scores(versions[index % 2].model, frame.iloc[2 * index : 2 * index + 2], settings.task)
+        assert answer == pytest.approx(alone.tolist(), rel=1e-12, abs=1e-12)
+    logged = [json.loads(line) for line in (tmp_path / "inference.jsonl").read_text().splitlines()]
+    assert sorted(line["request_id"] for line in logged) == sorted(f"r{i}" for i in range(50) for _ in range(2))
+    assert {line["model_version"] for line in logged} == {versions[0].version, versions[1].version}

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core.model import predict_scores
 from {{ cookiecutter.__package_name }}.io.data import output_path
-from {{ cookiecutter.__package_name }}.serving.models import LoadedModel, Router
-from {{ cookiecutter.__package_name }}.serving.payload import ClientError, parse_json, records_of, to_frame
+from {{ cookiecutter.__package_name }}.serving.models import Router
+from {{ cookiecutter.__package_name }}.serving.payload import ClientError, check_records, parse_json, records_of
+from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, InferenceLog
 
 log = logging.getLogger(__name__)
-
-
-class InferenceLog:
-    """Append-only JSON lines: features, prediction, model version, timestamp, request id (what monitoring reads)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def append(self, request_id: str, model: LoadedModel, rows: list[dict], predictions: list[float]) -> None:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        lines = [
-            json.dumps(
-                {
-                    "request_id": request_id,
-                    "timestamp": now,
-                    "model_name": model.name,
-                    "model_version": model.version,
-                    "model_alias": model.alias,
-                    "features": row,
-                    "prediction": prediction,
-                }
-            )
-            for row, prediction in zip(rows, predictions, strict=True)
-        ]
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -71,6 +40,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     """Build the app; the router loads the aliases at start-up and a thread follows them while it runs."""
     router = router or Router(settings)
     inference_log = InferenceLog(settings.path(output_path(settings, settings.serve.inference_log)))
+    scorer = BatchScorer(settings.task, settings.serve.max_batch_rows, inference_log)
     key = settings.data.id_column
 
     @asynccontextmanager
@@ -78,7 +48,9 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         await run_in_threadpool(router.refresh)
         watcher = threading.Thread(target=router.watch, name="alias-watcher", daemon=True)
         watcher.start()
+        scorer.start()
         yield
+        await scorer.stop()
         router.stop()
 
     app = FastAPI(title=f"{settings.tracking.registered_model} ({settings.env})", lifespan=lifespan)
@@ -99,9 +71,8 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         if model is None:
             raise ClientError(503, "no model is loaded yet: the registry has no @champion")
         rows = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
-        frame = to_frame(rows, model, allowed_extra=(key,))
-        predictions = (await run_in_threadpool(predict_scores, model.model, frame, settings.task)).tolist()
-        inference_log.append(request_id, model, rows, predictions)
+        check_records(rows, model, allowed_extra=(key,))
+        predictions = await scorer.score(request_id, model, rows)
         return JSONResponse(
             {
                 "predictions": predictions,
