@@ -57,7 +57,11 @@ def numeric_drift(reference: pd.Series, current: pd.Series, bins: int = 10) -> d
     statistic, p_value = ks_two_sample(ref, cur)
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)))
     edges[0], edges[-1] = -np.inf, np.inf
-    return {"statistic": statistic, "p_value": p_value, "psi": psi_from_counts(bin_counts(ref, edges), bin_counts(cur, edges))}
+    return {
+        "statistic": statistic,
+        "p_value": p_value,
+        "psi": psi_from_counts(bin_counts(ref, edges), bin_counts(cur, edges)),
+    }
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from {{ cookiecutter.__package_name }}.core.model import predict_scores
 from {{ cookiecutter.__package_name }}.serving.models import LoadedModel
 from {{ cookiecutter.__package_name }}.serving.payload import to_frame
@@ -117,7 +119,7 @@ class BatchScorer:
 
     def _score(self, batch: list[Pending]) -> list[list[float] | Exception]:
         """Predict each model version's share of the batch in one call, log, and split the answers per request."""
-        results: dict[int, list[float] | Exception] = {}
+        results: dict[int, np.ndarray | Exception] = {}
         by_model: dict[int, list[Pending]] = {}
         for pending in batch:
             by_model.setdefault(id(pending.model), []).append(pending)
