@@ -47,7 +47,7 @@ def test_unseen_category_and_missing_values_are_handled() -> None:
     [((500, 800), None), ((500, 800), 1), ((20_000, 15_000), None), ((20_000, 15_000), 1), ((30_000, 30_000), 0)],
 )
 def test_ks_matches_scipy(sizes: tuple[int, int], rounding: int | None, shift: float) -> None:
-    """The KS statistic and p-value equal scipy's ks_2samp, below and above its exact-distribution size, with ties,
+    """The KS statistic and p-value are scipy's ks_2samp's, below and above its exact-distribution size, with ties,
     whichever sample's points the largest gap sits at."""
     rng = np.random.default_rng(sizes[0] + (rounding or 0))
     reference, current = rng.normal(0, 1, sizes[0]), rng.normal(shift, 1, sizes[1])
@@ -55,8 +55,8 @@ def test_ks_matches_scipy(sizes: tuple[int, int], rounding: int | None, shift: f
         reference, current = reference.round(rounding), current.round(rounding)
     statistic, p_value = drift.ks_two_sample(np.sort(reference), np.sort(current))
     expected = stats.ks_2samp(reference, current)
-    assert statistic == float(expected.statistic)
-    assert p_value == pytest.approx(float(expected.pvalue), rel=1e-12, abs=1e-300)
+    assert statistic == pytest.approx(float(expected.statistic), rel=1e-12)  # scipy versions differ in the last bit
+    assert p_value == pytest.approx(float(expected.pvalue), rel=1e-9, abs=1e-300)
 
 
 def test_bin_counts_match_numpy_histogram() -> None:

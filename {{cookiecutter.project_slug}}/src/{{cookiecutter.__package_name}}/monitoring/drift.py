@@ -32,8 +32,8 @@ def ks_two_sample(reference: np.ndarray, current: np.ndarray) -> tuple[float, fl
 
     Samples of up to 10,000 values go to scipy as they are (it uses the exact distribution there). Above that, scipy
     evaluates both empirical CDFs at the unsorted concatenation of the samples, and those binary searches jump all
-    over memory; evaluating them at each sorted sample instead gives the same largest gap several times faster. The
-    p-value is then scipy's asymptotic one (``stats.kstwo``), computed as ``ks_2samp`` computes it.
+    over memory; evaluating them at each sorted sample instead finds the same largest gap (up to floating-point
+    rounding) several times faster. The p-value is then scipy's asymptotic one (``stats.kstwo``), as in ``ks_2samp``.
     """
     n1, n2 = len(reference), len(current)
     if max(n1, n2) <= KS_EXACT_MAX_N:
