@@ -5,16 +5,18 @@ uses (KS for numeric and chi-square for categorical columns at significance `alp
 each column's scores, Evidently's own verdicts (its per-column tests) and the seconds taken as JSON.
 
 Evidently's built-in `chisquare` is a goodness-of-fit test against the reference's shares, not the two-sample test
-this project uses; a third run registers the two-sample test through Evidently's custom stat-test API and applies it
-to the categorical columns, so verdicts can also be compared on the very same statistic.
+this project uses; a third run registers the project's own test function through Evidently's custom stat-test API
+and applies it to the categorical columns, so verdicts can also be compared on the very same statistic.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
@@ -42,20 +44,16 @@ def run(reference: pd.DataFrame, current: pd.DataFrame, definition, preset) -> d
 
 
 def register_two_sample_chi_square() -> str:
-    """This project's categorical test as an Evidently stat test: scipy's chi2_contingency on the category counts,
-    missing values counted as a category, 0.5 added to every cell. Returns its name for `cat_method`."""
-    import numpy as np
+    """This project's categorical test, ``monitoring.drift.categorical_drift`` itself (imported from src/; it needs
+    only numpy, pandas and scipy), registered as an Evidently stat test. Returns its name for `cat_method`."""
     from evidently.legacy.calculations.stattests import StatTest, register_stattest
     from evidently.legacy.core import ColumnType
-    from scipy import stats
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from {{ cookiecutter.__package_name }}.monitoring.drift import categorical_drift
 
     def two_sample(reference: pd.Series, current: pd.Series, feature_type, threshold: float) -> tuple[float, bool]:
-        counts = [
-            values.astype(object).where(values.notna(), "<missing>").value_counts() for values in (reference, current)
-        ]
-        keys = sorted(set(counts[0].index) | set(counts[1].index), key=str)
-        table = np.vstack([count.reindex(keys, fill_value=0).to_numpy(float) for count in counts]) + 0.5
-        p_value = float(stats.chi2_contingency(table)[1])
+        p_value = categorical_drift(reference, current)["p_value"]
         return p_value, p_value < threshold
 
     name = "chi2_two_sample"

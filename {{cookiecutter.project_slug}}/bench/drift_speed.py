@@ -147,7 +147,13 @@ def evidently(paths: tuple[Path, Path], alpha: float, psi: float, uv: str) -> di
     options = ["--numeric", ",".join(numeric), "--categorical", ",".join(categorical)]
     options += ["--alpha", str(alpha), "--psi", str(psi), "--out", str(out)]
     command = [*environment, "python", *script, *options]
-    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "DO_NOT_TRACK": "1"})
+    try:
+        subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "DO_NOT_TRACK": "1"})
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise SystemExit(
+            f"ERROR: Evidently could not be installed or run ({err}). uv ({uv}) fetches it from the package index into "
+            "a throw-away environment: check that both are reachable, or point --uv at a uv executable."
+        ) from None
     return json.loads(out.read_text())
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from {{ cookiecutter.__package_name }}.core.model import predict_scores
 from {{ cookiecutter.__package_name }}.serving.models import LoadedModel
 from {{ cookiecutter.__package_name }}.serving.payload import to_frame
@@ -119,35 +117,35 @@ class BatchScorer:
 
     def _score(self, batch: list[Pending]) -> list[list[float] | Exception]:
         """Predict each model version's share of the batch in one call, log, and split the answers per request."""
-        results: dict[int, np.ndarray | Exception] = {}
+        answers: dict[int, list[float] | Exception] = {}
         by_model: dict[int, list[Pending]] = {}
         for pending in batch:
             by_model.setdefault(id(pending.model), []).append(pending)
         for group in by_model.values():
             model = group[0].model
             try:
-                scores = predict_scores(model.model, to_frame([r for p in group for r in p.rows], model), self.task)
+                rows = [row for pending in group for row in pending.rows]
+                scores = predict_scores(model.model, to_frame(rows, model), self.task).tolist()
             except Exception:  # score one by one, so one request's failure is not its neighbours'
                 log.exception("batch of %d requests failed; scoring them one by one", len(group))
-                for pending in group:
-                    try:
-                        results[id(pending)] = predict_scores(model.model, to_frame(pending.rows, model), self.task)
-                    except Exception as err:
-                        results[id(pending)] = err
+                answers.update((id(pending), self._score_alone(pending)) for pending in group)
                 continue
             start = 0
             for pending in group:
-                results[id(pending)] = scores[start : start + len(pending.rows)]
+                answers[id(pending)] = scores[start : start + len(pending.rows)]
                 start += len(pending.rows)
-        answers = [
-            result.tolist() if not isinstance(result, Exception) else result
-            for result in (results[id(pending)] for pending in batch)
-        ]
+        results = [answers[id(pending)] for pending in batch]
         self.inference_log.append(
             [
-                (pending.request_id, pending.model, pending.rows, answer)
-                for pending, answer in zip(batch, answers, strict=True)
-                if not isinstance(answer, Exception)
+                (pending.request_id, pending.model, pending.rows, result)
+                for pending, result in zip(batch, results, strict=True)
+                if not isinstance(result, Exception)
             ]
         )
-        return answers
+        return results
+
+    def _score_alone(self, pending: Pending) -> list[float] | Exception:
+        try:
+            return predict_scores(pending.model.model, to_frame(pending.rows, pending.model), self.task).tolist()
+        except Exception as err:
+            return err
