@@ -27,7 +27,7 @@ CYCLED = {
     "python_version": OPTIONS["python_version"],
     "dvc_remote": OPTIONS["dvc_remote"],
     "license": OPTIONS["license"],
-    "mlflow_tracking_uri": ["", "http://127.0.0.1:5000"],
+    "mlflow_tracking_uri": ["", "http://127.0.0.1:5000", "sqlite:///mlflow.db"],
 }
 # A bake with every free-text answer at its awkward edge: the strings must round-trip.
 EDGE_CASE = {
@@ -39,6 +39,7 @@ EDGE_CASE = {
     "default_branch": "trunk",
     "dev_branch": "develop",
     "release_branch_prefix": "releases/v",
+    "mlflow_tracking_uri": "sqlite:///mlflow.db",  # a local store inside the project: valid with the local remote
 }
 
 
@@ -48,21 +49,25 @@ def _is_valid(config: dict) -> bool:
     return not (uri.startswith(("sqlite:", "file:")) and config.get("dvc_remote", "local") != "local")
 
 
-def _matrix() -> list[dict]:
+def _matrix() -> tuple[list[dict], list[dict]]:
+    """(the bakes, the combinations ``_is_valid`` refused). A refused combination takes the tracking URI's next
+    value instead, so the matrix keeps its length and every other value stays where the cycles put it."""
     combos = [dict(zip(INTERACTING, values)) for values in itertools.product(*INTERACTING.values())]
     cycles = {key: itertools.cycle(values) for key, values in CYCLED.items()}
     longest = max(len(combos), *(len(v) for v in CYCLED.values()))
-    matrix = []
+    matrix, refused = [], []
     for index in range(longest):
         config = dict(combos[index % len(combos)])
         config.update({key: next(cycle) for key, cycle in cycles.items()})
-        if _is_valid(config):
-            matrix.append(config)
+        while not _is_valid(config):
+            refused.append(dict(config))
+            config["mlflow_tracking_uri"] = next(cycles["mlflow_tracking_uri"])
+        matrix.append(config)
     matrix.append({**matrix[0], **EDGE_CASE})
-    return matrix
+    return matrix, refused
 
 
-MATRIX = _matrix()
+MATRIX, REFUSED = _matrix()
 
 
 def config_id(config: dict) -> str:

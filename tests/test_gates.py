@@ -34,7 +34,8 @@ LOCAL_REMOTE = [c for c in MATRIX if c["dvc_remote"] == "local"]  # cloud remote
 
 @pytest.mark.parametrize("config", LOCAL_REMOTE, ids=config_id)
 def test_fresh_clone_from_a_bare_remote_pulls_its_data(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:
-    """Push a bake to a bare git remote, clone it elsewhere: `dvc pull` restores the sample byte for byte."""
+    """Push a bake to a bare git remote, clone it elsewhere: a bare `dvc pull` succeeds and restores the sample
+    byte for byte."""
     baked = bakes[config_id(config)]
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
@@ -44,7 +45,8 @@ def test_fresh_clone_from_a_bare_remote_pulls_its_data(config: dict, bakes: dict
     subprocess.run(["git", "clone", "-q", "-b", dev, str(bare), str(clone)], check=True, env=baked.env)
     assert not (clone / "data" / "raw").exists()
     dvc = shutil.which("dvc", path=str(Path(uv_bin()).parent))
-    subprocess.run([dvc, "pull", "-q", "data/raw.dvc"], cwd=clone, check=True, env=baked.env)
+    pulled = subprocess.run([dvc, "pull"], cwd=clone, env=baked.env, capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     for name in ("flights.parquet", "weather.parquet", "planes.parquet"):
         assert (clone / "data" / "raw" / name).read_bytes() == (baked.path / "data" / "raw" / name).read_bytes()
 
@@ -57,17 +59,25 @@ INTEGRATION = [DEFAULT, next(c for c in MATRIX if c["task"] == "regression")]
 
 @pytest.mark.xdist_group("gates")
 @pytest.mark.parametrize("config", INTEGRATION, ids=config_id)
-def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked]) -> None:
-    """The baked project's own integration test (whole pipeline, tiny sample, temporary store) passes, for each task."""
+def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:
+    """The baked project's own integration tests (whole pipeline, tiny sample, temporary store) pass, for each task,
+    and never write to the store MLFLOW_TRACKING_URI names (as CI sets it for the team server)."""
     baked = bakes[config_id(config)]
     needs_interpreter(baked)
     baked.run("make", "setup", f"UV={uv_bin()}", timeout=900)
-    result = baked.run("make", "test-integration", timeout=900)
+    team = tmp_path / "team.db"
+    result = subprocess.run(
+        ["make", "test-integration"], cwd=baked.path, capture_output=True, text=True, timeout=900,
+        env={**baked.env, "MLFLOW_TRACKING_URI": f"sqlite:///{team}"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+    assert not team.exists(), "the integration tests wrote to the team registry"
 
 
 def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
-    """Fresh default bake: `make setup pipeline` prints the champion; a second run skips every DVC stage."""
+    """Fresh default bake: `make setup pipeline` prints the champion; a second run skips every DVC stage; editing any
+    module the stages import marks them changed; a clone of the committed result pulls with a bare `dvc pull`."""
     from conftest import bake, tool_env
 
     home = tmp_path / "home"
@@ -88,6 +98,27 @@ def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
     for tag in ("data_md5", "params_hash", "lockfile_hash", "environment"):
         assert tags[tag], tag
     second = project.run("make", "pipeline", f"UV={uv_bin()}", timeout=1200).stdout
-    for stage in ("features@dev", "train@dev", "evaluate@dev"):
+    stages = ("features@dev", "train@dev", "evaluate@dev")
+    for stage in stages:
         assert f"Stage '{stage}' didn't change, skipping" in second
     assert "@champion           v1" in second and "PROMOTED" not in second
+
+    dvc = str(project.path / ".venv" / "bin" / "dvc")
+    package = project.path / "src" / "flight_delays"
+    assert json.loads(project.run(dvc, "status", "--json").stdout).keys().isdisjoint(stages)
+    for module in ("config.py", "pipeline/_common.py", "io/data.py", "io/files.py", "io/tracking.py", "core/task.py"):
+        path = package / module
+        original = path.read_text()
+        path.write_text(original + "\n# an edit\n")
+        try:
+            changed = json.loads(project.run(dvc, "status", "--json").stdout)
+        finally:
+            path.write_text(original)
+        assert set(stages) <= changed.keys(), f"editing {module} left {set(stages) - changed.keys()} unchanged"
+
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "pipeline results", "--no-verify")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project.path), str(clone)], check=True, env=env)
+    pulled = subprocess.run([dvc, "pull"], cwd=clone, env=env, capture_output=True, text=True)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,12 @@ def test_dev_change() -> None:
     """The dev branch's new behaviour holds."""
     assert sum([1, 2]) == 3
 '''
+
+
+def job_result(output: str, job: str) -> str | None:
+    """What act reported at the end of a job: 'succeeded' or 'failed' (None when the job did not run)."""
+    found = re.findall(rf"\[[\w-]+/{re.escape(job)}\s*\].*Job (succeeded|failed)", output)
+    return found[-1] if found else None
 
 
 def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
@@ -51,7 +58,7 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     project.run("git", "commit", "-qm", "test: cover the dev change")
     green = project.run("make", "act-pr", timeout=1800, check=False)
     assert green.returncode == 0, green.stdout[-4000:]
-    assert "| unit-tests | success |" in green.stdout
+    assert job_result(green.stdout, "unit-tests") == "succeeded"
 
     # The same with a deliberately failing unit test: red, and nothing is promoted anywhere.
     project.run("git", "switch", "-q", "-c", "feature/broken")
@@ -60,7 +67,7 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     project.run("git", "commit", "-qm", "test: a deliberately failing test", "--no-verify")
     red = project.run("make", "act-pr", timeout=1800, check=False)
     assert red.returncode != 0
-    assert "| unit-tests | failure |" in red.stdout
+    assert job_result(red.stdout, "unit-tests") == "failed"
     assert not (project.path / "mlflow.db").exists()
     project.run("git", "switch", "-q", "dev")
     project.run("git", "branch", "-q", "-D", "feature/broken")
@@ -85,6 +92,13 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     assert tags["environment"] == "prod" and tags["model_validation_status"] == "PASSED"
     tagged = subprocess.run(["git", "rev-parse", "model-prod-v1^{commit}"], cwd=origin, capture_output=True, text=True)
     assert tagged.stdout.strip() == head
+
+    # Release again from the same commit: v2 trains, passes the gate and ties v1, so v1 stays champion. The run is
+    # green and says so; the tag of v1 stays where it is.
+    again = project.run("make", "act-release", timeout=2400, check=False)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert "@champion is still v1, released earlier as model-prod-v1: nothing to tag" in again.stdout
+    assert champion_tags(project, "flight_delays_prod")["git_commit"] == head
 
     # Scheduled monitoring of prod: the latest months drift; the second breach makes retraining due, and the
     # dispatch job starts the release workflow (under act it prints the gh command, as GitHub is not reachable).

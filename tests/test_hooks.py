@@ -153,3 +153,13 @@ def test_post_hook_is_idempotent(post: ModuleType, tmp_path: Path, monkeypatch: 
     assert post.main(DEFAULTS, root) == 0
     assert post.git("rev-parse", "HEAD", root=root).stdout == head
     assert post.git("status", "--porcelain", root=root).stdout == ""
+
+
+def test_matrix_filter_refuses_combinations_and_keeps_every_value() -> None:
+    """_is_valid really filters (a SQLite store with a cloud remote), and the bakes still cover every option value."""
+    from conftest import CYCLED, INTERACTING, MATRIX, REFUSED, _is_valid
+
+    assert REFUSED and not any(_is_valid(config) for config in REFUSED)
+    assert all(_is_valid(config) for config in MATRIX)
+    for key, values in {**INTERACTING, **CYCLED}.items():
+        assert {config[key] for config in MATRIX} == set(values), key

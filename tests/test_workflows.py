@@ -93,6 +93,22 @@ def test_hardening(baked: Baked) -> None:
             assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line
 
 
+TASK_CALL = re.compile(r"^make( [\w-]+)+( [A-Z_]+=\S+)*$")
+
+
+def test_steps_call_task_names_only(baked: Baked) -> None:
+    """Every `run:` of every workflow and of the setup action is one or more `make <target> [VAR=value]` lines:
+    what CI runs is what a person runs, and the logic lives in the Makefile and the CLI."""
+    files = [*workflows(baked).items(), ("setup", yaml.load((baked.path / ".github" / "actions" / "setup" /
+                                                             "action.yml").read_text(), Loader=yaml.BaseLoader))]  # fmt: skip
+    for name, document in files:
+        jobs = document.get("jobs") or {"composite": document["runs"]}
+        for job_name, job in jobs.items():
+            for step in job.get("steps", []):
+                for line in filter(None, (line.strip() for line in step.get("run", "").splitlines())):
+                    assert TASK_CALL.match(line), f"{name}:{job_name} runs {line!r}, not a make target"
+
+
 def test_promotion_is_gated_and_serialized(baked: Baked) -> None:
     """Promotion runs behind the production environment, in a concurrency group that is never cancelled."""
     promote = workflows(baked)["release.yml"]["jobs"]["promote"]

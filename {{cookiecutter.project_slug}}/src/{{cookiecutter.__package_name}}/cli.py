@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 
 from {{ cookiecutter.__package_name }}.config import ENVIRONMENTS, ConfigError, load_settings
@@ -33,6 +34,16 @@ COMMANDS = {
 def _show_config(settings, args) -> int:
     if args.tracking_uri:
         print(settings.tracking_uri)
+        return 0
+    if args.require_shared_store:
+        if settings.tracking_uri_origin == "default":
+            print(
+                f"::error::the {settings.env} MLflow store is the project's own SQLite file, which CI jobs cannot "
+                "share. Set the repository variable MLFLOW_TRACKING_URI to your team's MLflow server "
+                "(Settings > Secrets and variables > Actions > Variables), or tracking.uri in params.yaml."
+            )
+            return 1
+        print(f"{settings.env} MLflow store: {settings.tracking_uri}")
         return 0
     print(json.dumps(settings.model_dump(mode="json", by_alias=True), indent=2))
     print(f"# tracking URI: {settings.tracking_uri}", file=sys.stderr)
@@ -58,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
             module.add_arguments(command)
         else:
             command.add_argument("--tracking-uri", action="store_true", help="print only the MLflow tracking URI")
+            command.add_argument(
+                "--require-shared-store",
+                action="store_true",
+                help="exit 1 when no MLflow store is configured (the local SQLite default): CI jobs need a shared one",
+            )
         command.set_defaults(handler=module.execute if module is not None else _show_config)
     return parser
 
@@ -77,6 +93,7 @@ def run_steps(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before the commands import MLflow
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["run"]:
         return run_steps(argv[1:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,10 +11,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-# MLflow's set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ, so the variable is read once, when this
-# module is imported and before any MLflow call: only a value set by the caller (CI, a shell) overrides the config.
-TRACKING_URI_OVERRIDE = os.environ.get("MLFLOW_TRACKING_URI", "")
 PARAMS_FILE = "params.yaml"
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
 
 
 class ConfigError(ValueError):
@@ -28,14 +27,16 @@ class DataConfig(Frozen):
     source: Literal["nycflights13", "csv"] = Field(
         description="nycflights13: flights/weather/planes parquet files in raw_dir; csv: one CSV file (csv_path)"
     )
-    raw_dir: Path = Field(description="Folder of the raw nycflights13 tables (DVC-tracked)")
     csv_path: Path | None = Field(default=None, description="Your own CSV file, when source is csv")
     target: str = Field(description="Name of the label column in the feature table")
     time_column: str = Field(description="Timestamp column: orders rows for the time-based holdout")
     id_column: str = Field(description="Unique row key: joins predictions and ground truth")
-    output_dir: Path = Field(description="Where this environment writes features, predictions and metrics")
-    batch_path: Path = Field(description="Input of batch inference")
     max_rows: int | None = Field(default=None, gt=0, description="Keep only the latest rows (small CI runs)")
+
+
+class EnvironmentPaths(Frozen):
+    raw_dir: Path = Field(description="Folder of the raw inputs this environment reads (DVC-tracked)")
+    output_dir: Path = Field(description="Where this environment writes features, predictions and metrics")
 
 
 class TrackingConfig(Frozen):
@@ -75,7 +76,9 @@ class ValidateConfig(Frozen):
 
 class PromoteConfig(Frozen):
     margin: float = Field(ge=0, description="How much better the challenger must be than the champion")
-    baseline: float = Field(description="Primary-metric figure to beat when there is no champion yet")
+    baseline: float | None = Field(
+        default=None, description="Primary-metric figure a first champion must beat; None: the naive model's score"
+    )
 
 
 class PredictConfig(Frozen):
@@ -115,6 +118,7 @@ class GuardConfig(Frozen):
 class Settings(Frozen):
     env: Literal["dev", "staging", "prod"]
     task: Literal["classification", "regression"]
+    environments: dict[Literal["dev", "staging", "prod"], EnvironmentPaths]
     data: DataConfig
     tracking: TrackingConfig
     train: TrainConfig
@@ -125,6 +129,12 @@ class Settings(Frozen):
     monitor: MonitorConfig
     guard: GuardConfig
     root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
+    tracking_uri: str = Field(default="", exclude=True, description="The MLflow store, resolved once by load_settings")
+    tracking_uri_origin: Literal["environment", "params", "default"] = Field(
+        default="default",
+        exclude=True,
+        description="Where tracking_uri came from: MLFLOW_TRACKING_URI, the files, or none",
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -139,22 +149,37 @@ class Settings(Frozen):
         relative = Path(relative)
         return relative if relative.is_absolute() else self.root / relative
 
-    @property
-    def tracking_uri(self) -> str:
-        """MLFLOW_TRACKING_URI set by the caller (CI jobs sharing a registry), else tracking.uri, else SQLite."""
-        if TRACKING_URI_OVERRIDE:
-            return TRACKING_URI_OVERRIDE
-        if self.tracking.uri:
-            return self.tracking.uri
-        return f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
+    @model_validator(mode="after")
+    def _every_environment_has_paths(self) -> Settings:
+        missing = [env for env in ENVIRONMENTS if env not in self.environments]
+        if missing:
+            raise ValueError(f"environments needs an entry for {', '.join(missing)}")
+        return self
 
     @property
-    def primary_metric(self) -> str:
-        return "roc_auc" if self.task == "classification" else "mae"
+    def raw_dir(self) -> Path:
+        """This environment's raw inputs (``environments.<env>.raw_dir``)."""
+        return self.environments[self.env].raw_dir
 
     @property
-    def higher_is_better(self) -> bool:
-        return self.task == "classification"
+    def output_dir(self) -> Path:
+        """Where this environment's steps write (``environments.<env>.output_dir``)."""
+        return self.environments[self.env].output_dir
+
+
+def resolve_tracking_uri(configured: str, root: Path, environ: Mapping[str, str]) -> tuple[str, str]:
+    """MLFLOW_TRACKING_URI set by the caller (CI jobs sharing a registry), else tracking.uri (a relative SQLite path
+    is under ``root``), else the SQLite file ``root/mlflow.db``.
+
+    Returns the URI and where it came from: ``environment``, ``params`` or ``default``.
+    """
+    if environ.get(TRACKING_URI_VARIABLE):
+        return environ[TRACKING_URI_VARIABLE], "environment"
+    if configured.startswith("sqlite:///") and not configured.removeprefix("sqlite:///").startswith("/"):
+        return f"sqlite:///{(root / configured.removeprefix('sqlite:///')).resolve().as_posix()}", "params"
+    if configured:
+        return configured, "params"
+    return f"sqlite:///{(root / 'mlflow.db').resolve().as_posix()}", "default"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -197,9 +222,20 @@ def _blame(loc: tuple, origin: dict, default: str) -> str:
     return default
 
 
-def load_settings(env: str, root: Path | str = ".") -> Settings:
-    """Load ``params.yaml`` + ``configs/<env>.yaml`` under ``root`` into validated settings."""
+MOVED = {
+    ("data", "raw_dir"): "environments.<env>.raw_dir in params.yaml",
+    ("data", "output_dir"): "environments.<env>.output_dir in params.yaml",
+}
+
+
+def load_settings(env: str, root: Path | str = ".", environ: Mapping[str, str] | None = None) -> Settings:
+    """Load ``params.yaml`` + ``configs/<env>.yaml`` under ``root`` into validated settings.
+
+    ``environ`` (the process environment unless given) is read here and nowhere else: its MLFLOW_TRACKING_URI, when
+    set, overrides the configured store.
+    """
     root = Path(root)
+    environ = os.environ if environ is None else environ
     if env not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env!r}. Use one of: {', '.join(ENVIRONMENTS)}.")
     params_path, env_path = root / PARAMS_FILE, root / "configs" / f"{env}.yaml"
@@ -211,14 +247,19 @@ def load_settings(env: str, root: Path | str = ".") -> Settings:
         raise ConfigError(f"{env_path}: key 'env' is {merged['env']!r} but the file is for {env!r}. Make them match.")
     merged["env"] = env
     try:
-        return Settings.model_validate({**merged, "root": root})
+        tracking = merged.get("tracking")
+        configured = str(tracking.get("uri") or "") if isinstance(tracking, dict) else ""
+        uri, uri_origin = resolve_tracking_uri(configured, root, environ)
+        return Settings.model_validate({**merged, "root": root, "tracking_uri": uri, "tracking_uri_origin": uri_origin})
     except ValidationError as err:
         lines = []
         for problem in err.errors():
             loc = tuple(str(part) for part in problem["loc"])
             key = ".".join(loc) or "(top level)"
             where = _blame(loc, origin, str(env_path))
-            if problem["type"] == "extra_forbidden":
+            if problem["type"] == "extra_forbidden" and loc in MOVED:
+                lines.append(f"{where}: key '{key}' is set per environment: use {MOVED[loc]}.")
+            elif problem["type"] == "extra_forbidden":
                 lines.append(f"{where}: unknown key '{key}'. Check its spelling against params.yaml.")
             elif problem["type"] == "missing":
                 lines.append(f"{where}: missing key '{key}'. Add it to params.yaml or {env_path}.")

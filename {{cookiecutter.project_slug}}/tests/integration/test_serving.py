@@ -14,7 +14,7 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
-from {{ cookiecutter.__package_name }}.core.model import predict_scores
+from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.serving import server
 from {{ cookiecutter.__package_name }}.serving.models import Router, bucket
@@ -41,7 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     registry.set_alias(tracking.CHAMPION, "1")
     registry.set_alias(tracking.CHALLENGER, "2")
     uvicorn_server, url = server.start(settings, server.free_port())
-    batch = pd.read_parquet(root / settings.data.batch_path).head(5).drop(columns=[settings.data.time_column])
+    batch = pd.read_parquet(root / "data/dev/batch.parquet").head(5).drop(columns=[settings.data.time_column])
     records = json.loads(batch.to_json(orient="records"))
     yield {"url": url, "records": records, "registry": registry, "settings": settings, "root": root}
     uvicorn_server.should_exit = True
@@ -196,7 +196,7 @@ def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tm
     router.refresh()
     versions = [router.champion, router.challenger]
     inputs = list(versions[0].inputs)
-    frame = pd.read_parquet(served["root"] / settings.data.batch_path).head(100)[inputs]
+    frame = pd.read_parquet(served["root"] / "data/dev/batch.parquet").head(100)[inputs]
     records = frame.to_dict(orient="records")
     batches: list[int] = []
 
@@ -205,7 +205,8 @@ def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tm
             batches.append(len(batch))
             return super()._score(batch)
 
-    scorer = CountingScorer(settings.task, 256, InferenceLog(tmp_path / "inference.jsonl"))
+    spec = task_spec(settings.task)
+    scorer = CountingScorer(spec, 256, InferenceLog(tmp_path / "inference.jsonl"))
 
     async def send_all() -> list[list[float]]:
         scorer.start()
@@ -218,7 +219,7 @@ def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tm
     answers = asyncio.run(send_all())
     assert batches == [50]
     for index, answer in enumerate(answers):
-        alone = predict_scores(versions[index % 2].model, frame.iloc[2 * index : 2 * index + 2], settings.task)
+        alone = spec.scores(versions[index % 2].model, frame.iloc[2 * index : 2 * index + 2])
         assert answer == pytest.approx(alone.tolist(), rel=1e-12, abs=1e-12)
     logged = [json.loads(line) for line in (tmp_path / "inference.jsonl").read_text().splitlines()]
     assert sorted(line["request_id"] for line in logged) == sorted(f"r{i}" for i in range(50) for _ in range(2))

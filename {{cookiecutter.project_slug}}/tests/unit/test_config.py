@@ -18,7 +18,7 @@ def test_every_shipped_environment_loads(env: str) -> None:
     settings = load_settings(env, PROJECT_ROOT)
     assert settings.env == env
     assert settings.tracking.registered_model.endswith(f"_{env}")
-    assert settings.data.output_dir == Path("data") / env
+    assert settings.output_dir == Path("data") / env
 
 
 def test_overlay_overrides_only_its_keys(project_copy: Path) -> None:
@@ -73,3 +73,42 @@ def test_env_key_must_match_the_file(project_copy: Path) -> None:
     staging.write_text(staging.read_text().replace("env: staging", "env: prod"))
     with pytest.raises(ConfigError, match="key 'env' is 'prod'"):
         load_settings("staging", project_copy)
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected", "origin"),
+    [
+        ("", "sqlite:///{root}/mlflow.db", "default"),
+        ("sqlite:///store/team.db", "sqlite:///{root}/store/team.db", "params"),  # relative: inside the project
+        ("https://mlflow.example.com", "https://mlflow.example.com", "params"),
+    ],
+)
+def test_tracking_uri_is_resolved_once_at_load(project_copy: Path, configured: str, expected: str, origin: str) -> None:
+    """MLFLOW_TRACKING_URI given to load_settings overrides the files; else tracking.uri (a relative SQLite path is
+    the project's), else the project's SQLite file."""
+    edit = yaml.safe_load((project_copy / "params.yaml").read_text())
+    edit["tracking"]["uri"] = configured
+    (project_copy / "params.yaml").write_text(yaml.safe_dump(edit))
+    team = load_settings("prod", project_copy, environ={"MLFLOW_TRACKING_URI": "https://team.example.com"})
+    assert (team.tracking_uri, team.tracking_uri_origin) == ("https://team.example.com", "environment")
+    local = load_settings("prod", project_copy, environ={})
+    root = project_copy.resolve().as_posix()
+    assert (local.tracking_uri, local.tracking_uri_origin) == (expected.format(root=root), origin)
+
+
+def test_a_path_in_an_overlay_points_at_the_environments_table(project_copy: Path) -> None:
+    """Raw and output folders live in params.yaml's environments table (dvc.yaml reads it); an overlay key says so."""
+    dev = project_copy / "configs" / "dev.yaml"
+    dev.write_text(dev.read_text() + "\ndata:\n  raw_dir: data/other\n")
+    with pytest.raises(
+        ConfigError, match=r"key 'data\.raw_dir' is set per environment: use environments\.<env>\.raw_dir"
+    ):
+        load_settings("dev", project_copy)
+
+
+def test_dvc_stages_come_from_the_same_table() -> None:
+    """dvc.yaml repeats no path: its stages iterate over params.yaml's environments table."""
+    pipeline = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())
+    for stage in pipeline["stages"].values():
+        assert stage["foreach"] == "${environments}"
+        assert all("data/" not in str(dep) for dep in stage["do"]["deps"] if not dep.startswith("${item"))

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.__package_name }}.monitoring import drift
-from {{ cookiecutter.__package_name }}.monitoring.drift import Thresholds, feature_drift
+from {{ cookiecutter.__package_name }}.core import drift
+from {{ cookiecutter.__package_name }}.core.drift import Thresholds, feature_drift
 
 THRESHOLDS = Thresholds(alpha=0.01, ks=0.1, psi=0.2)
 

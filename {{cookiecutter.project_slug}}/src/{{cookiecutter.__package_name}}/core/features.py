@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
-import numpy as np
 import pandas as pd
 
 # Inputs of the model, by kind. Everything here is known when the flight is scheduled.
@@ -32,6 +29,15 @@ NUMERIC = [
 WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
 ID_COLUMN, TIME_COLUMN = "flight_id", "scheduled_departure"
 DELAY_THRESHOLD_MINUTES = 15
+# The label of each task from the flights table: (column, dtype, how to compute it). Missing means cancelled.
+LABELS = {
+    "classification": (
+        "dep_delayed",
+        "int64",
+        lambda f: (f["dep_delay"] >= DELAY_THRESHOLD_MINUTES).where(f["dep_delay"].notna()),
+    ),
+    "regression": ("arr_delay", "float64", lambda f: f["arr_delay"]),
+}
 
 
 def _minutes(hhmm: pd.Series) -> pd.Series:
@@ -64,8 +70,10 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
     departure hour, so nothing observed after the schedule leaks in. Cancelled flights (no
     departure or arrival recorded) have no label and are dropped.
     """
+    target, dtype, label = LABELS[task]
     frame = pd.DataFrame(
         {
+            target: label(flights).astype("float64"),
             ID_COLUMN: flight_ids(flights),
             TIME_COLUMN: pd.to_datetime(
                 dict(
@@ -108,17 +116,7 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
     for column in WEATHER:
         frame[column] = frame[column].astype("float64")
 
-    if task == "classification":
-        label = (flights["dep_delay"] >= DELAY_THRESHOLD_MINUTES).astype("int64")
-        known = flights["dep_delay"].notna()
-        frame["dep_delayed"] = label.where(known)
-        target = "dep_delayed"
-    else:
-        frame["arr_delay"] = flights["arr_delay"].astype("float64")
-        target = "arr_delay"
-    frame = frame[frame[target].notna()]
-    if task == "classification":
-        frame[target] = frame[target].astype("int64")
+    frame = frame[frame[target].notna()].astype({target: dtype})
     frame = frame.drop_duplicates(ID_COLUMN)
     columns = [ID_COLUMN, TIME_COLUMN, *CATEGORICAL, *NUMERIC, target]
     return frame[columns].sort_values([TIME_COLUMN, ID_COLUMN]).reset_index(drop=True)
@@ -142,9 +140,3 @@ def time_split(frame: pd.DataFrame, time_column: str, holdout_fraction: float) -
     if train.empty or holdout.empty:
         raise ValueError(f"time split at {cutoff} leaves an empty side: need more distinct values of {time_column}")
     return train, holdout
-
-
-def frame_digest(frame: pd.DataFrame) -> str:
-    """A short content hash of a table (row order included)."""
-    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()[:16]

@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
+
+from {{ cookiecutter.__package_name }}.core.task import TaskSpec
 
 # Small, sensible search space for the optional tuning in dev.
 SEARCH_SPACE: dict[str, list[Any]] = {
@@ -19,7 +20,9 @@ SEARCH_SPACE: dict[str, list[Any]] = {
 }
 
 
-def make_pipeline(task: str, numeric: list[str], categorical: list[str], params: dict[str, Any], seed: int) -> Pipeline:
+def make_pipeline(
+    spec: TaskSpec, numeric: list[str], categorical: list[str], params: dict[str, Any], seed: int
+) -> Pipeline:
     """Ordinal-encode categoricals (unknown and rare values become missing) and fit HistGradientBoosting."""
     encoder = OrdinalEncoder(
         handle_unknown="use_encoded_value",
@@ -32,12 +35,8 @@ def make_pipeline(task: str, numeric: list[str], categorical: list[str], params:
         [("categorical", encoder, categorical), ("numeric", "passthrough", numeric)],
         verbose_feature_names_out=False,
     )
-    if task == "classification":
-        estimator_cls, loss = HistGradientBoostingClassifier, "log_loss"
-    else:  # delays are heavy-tailed and judged by mae: fit the median, not the mean
-        estimator_cls, loss = HistGradientBoostingRegressor, "absolute_error"
-    estimator = estimator_cls(
-        loss=loss,
+    estimator = spec.estimator(
+        loss=spec.loss,
         categorical_features=[True] * len(categorical) + [False] * len(numeric),
         early_stopping=True,
         validation_fraction=0.1,
@@ -46,10 +45,3 @@ def make_pipeline(task: str, numeric: list[str], categorical: list[str], params:
         **params,
     )
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
-
-
-def predict_scores(model: Any, frame, task: str) -> np.ndarray:
-    """Probability of the positive class for classification, the prediction for regression."""
-    if task == "classification":
-        return model.predict_proba(frame)[:, 1]
-    return model.predict(frame)

@@ -17,13 +17,12 @@ class DataError(ValueError):
 
 
 def read_raw_tables(settings: Settings) -> dict[str, pd.DataFrame]:
-    raw_dir = settings.path(settings.data.raw_dir)
+    raw_dir = settings.path(settings.raw_dir)
     tables = {}
     for name in RAW_TABLES:
         path = raw_dir / f"{name}.parquet"
         if not path.is_file():
-            hint = "make data-full" if settings.env == "prod" else f"dvc pull {settings.data.raw_dir}.dvc"
-            raise DataError(f"{path}: not found. Run `{hint}` to get the data.")
+            raise DataError(f"{path}: not found. Run `make data ENV={settings.env}` to get the data.")
         tables[name] = pd.read_parquet(path)
     return tables
 
@@ -49,7 +48,7 @@ def read_csv(settings: Settings) -> pd.DataFrame:
 
 def output_path(settings: Settings, name: str) -> Path:
     """Where this environment's step outputs live (relative to the project root)."""
-    return Path(settings.data.output_dir) / name
+    return Path(settings.output_dir) / name
 
 
 def write_parquet(settings: Settings, frame: pd.DataFrame, target: Path) -> Path:

@@ -1,28 +1,118 @@
-"""The one MLflow adapter: tracking URI, experiment, registry aliases and version tags."""
+"""The one MLflow adapter: the store, runs, the registry's versions, aliases and tags, and model loading.
+
+No other module imports mlflow. Everything here speaks plain Python (``Version``, ``LoadedModel``, dicts), so the
+steps above it never see an MLflow object.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from {{ cookiecutter.__package_name }}.config import Settings
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+from typing import Any
 
 import mlflow
 from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
+
+from {{ cookiecutter.__package_name }}.config import Settings
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 STATUS_TAG = "model_validation_status"
+NUMERIC_TYPES = frozenset({"double", "float", "long", "integer"})
+# Types the skops serialisation of the pipeline holds beyond its default allow-list (reviewed: our own model).
+SKOPS_TRUSTED_TYPES = [
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+]
+MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Version:
+    """One registered model version, as plain data."""
+
+    name: str
+    version: str
+    run_id: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...] = ()
+    created_ms: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One registered version in memory, with what its signature says about its inputs."""
+
+    name: str
+    alias: str
+    version: str
+    model: Any
+    inputs: tuple[str, ...]
+    kinds: dict[str, str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def is_numeric(self, column: str) -> bool:
+        return self.kinds[column] in NUMERIC_TYPES
+
+    @property
+    def numeric(self) -> list[str]:
+        return [c for c in self.inputs if self.is_numeric(c)]
+
+    @property
+    def categorical(self) -> list[str]:
+        return [c for c in self.inputs if not self.is_numeric(c)]
+
+
+def _plain(version) -> Version:
+    return Version(
+        name=version.name,
+        version=str(version.version),
+        run_id=version.run_id or "",
+        tags=dict(version.tags or {}),
+        aliases=tuple(getattr(version, "aliases", None) or ()),
+        created_ms=int(version.creation_timestamp or 0),
+    )
+
+
+def _point_mlflow_at(uri: str) -> None:
+    """Make ``uri`` the store of MLflow's fluent API, leaving the process environment as the caller set it.
+
+    ``mlflow.set_tracking_uri()`` also exports MLFLOW_TRACKING_URI (for child processes); ``load_settings`` reads that
+    variable as the caller's override, so it is put back as it was.
+    """
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _experiment(client: MlflowClient, uri: str, name: str) -> str:
+    """The id of experiment ``name``, created on first use (artifacts next to a local SQLite store)."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # created meanwhile by a concurrent step
+        return client.get_experiment_by_name(name).experiment_id
+
+
+@dataclass(frozen=True)
 class Registry:
-    """The environment's registered model, seen through the MLflow client."""
+    """The environment's registered model and experiment, seen through the MLflow client."""
 
     settings: Settings
     client: MlflowClient
@@ -31,20 +121,39 @@ class Registry:
     def name(self) -> str:
         return self.settings.tracking.registered_model
 
-    def version_by_alias(self, alias: str):
+    @property
+    def store(self) -> str:
+        return self.settings.tracking_uri
+
+    # --- versions and aliases -------------------------------------------------------------------------------------
+
+    def version_by_alias(self, alias: str) -> Version | None:
         try:
-            return self.client.get_model_version_by_alias(self.name, alias)
+            return _plain(self.client.get_model_version_by_alias(self.name, alias))
         except MlflowException:
             return None
 
-    def version(self, version: str):
+    def version(self, version: str) -> Version:
         try:
-            return self.client.get_model_version(self.name, str(version))
+            return _plain(self.client.get_model_version(self.name, str(version)))
         except MlflowException as err:
             raise LookupError(
-                f"model {self.name} version {version} is not in the registry at {self.settings.tracking_uri}. "
+                f"model {self.name} version {version} is not in the registry at {self.store}. "
                 f"Re-run training: dvc repro --force train@{self.settings.env}"
             ) from err
+
+    def versions(self) -> list[Version]:
+        """Every version of the model, oldest first."""
+        try:
+            found = self.client.search_model_versions(f"name='{self.name}'")
+        except MlflowException:
+            return []
+        return sorted((_plain(v) for v in found), key=lambda v: int(v.version))
+
+    def aliases(self) -> dict[str, str]:
+        """Alias -> version for the aliases this project uses that are set."""
+        found = {alias: self.version_by_alias(alias) for alias in (CHAMPION, CHALLENGER, PREVIOUS)}
+        return {alias: v.version for alias, v in found.items() if v is not None}
 
     def set_alias(self, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(self.name, alias, str(version))
@@ -53,7 +162,7 @@ class Registry:
         if self.version_by_alias(alias) is not None:
             self.client.delete_registered_model_alias(self.name, alias)
 
-    def tag(self, version: str, tags: dict[str, str]) -> None:
+    def tag(self, version: str, tags: Mapping[str, object]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.name, str(version), key, str(value))
 
@@ -61,18 +170,127 @@ class Registry:
         sep = "/" if str(alias_or_version).isdigit() else "@"
         return f"models:/{self.name}{sep}{alias_or_version}"
 
+    # --- runs -------------------------------------------------------------------------------------------------------
+
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        return dict(self.client.get_run(run_id).data.metrics)
+
+    def holdout_metrics(self, version: Version) -> dict[str, float]:
+        """The evaluation figures of a version's training run, without their ``holdout_`` prefix."""
+        metrics = self.run_metrics(version.run_id)
+        return {k.removeprefix("holdout_"): v for k, v in metrics.items() if k.startswith("holdout_")}
+
+    # --- models -----------------------------------------------------------------------------------------------------
+
+    def input_kinds(self, version: str) -> dict[str, str] | None:
+        """Input column -> MLflow type name from the version's signature; None when it has no signature."""
+        signature = mlflow.models.get_model_info(self.uri(version)).signature
+        if signature is None or signature.inputs is None:
+            return None
+        return {spec.name: getattr(spec.type, "name", str(spec.type)) for spec in signature.inputs.inputs}
+
+    def load(self, version: Version, alias: str = "") -> LoadedModel:
+        """Load ``version`` (the scikit-learn flavour) with its signature."""
+        kinds = self.input_kinds(version.version) or {}
+        model = mlflow.sklearn.load_model(self.uri(version.version))
+        log.info("loaded %s v%s%s", self.name, version.version, f" as @{alias}" if alias else "")
+        return LoadedModel(self.name, alias, version.version, model, tuple(kinds), kinds, dict(version.tags))
+
+    def load_alias(self, alias: str) -> LoadedModel | None:
+        """Load the version behind ``alias``; None when the alias is not set."""
+        version = self.version_by_alias(alias)
+        return None if version is None else self.load(version, alias)
+
+    def log_trained_model(
+        self,
+        model: Any,
+        example,
+        output,
+        *,
+        predict_fn: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, object],
+        metrics: Mapping[str, float],
+        artifacts: tuple[Path, ...] = (),
+    ) -> Version:
+        """Log a fitted scikit-learn model in a new run of the experiment, register it, tag the version."""
+        from importlib.metadata import version as installed
+
+        requirements = [f"{name}=={installed(name)}" for name in MODEL_REQUIREMENTS]
+        with mlflow.start_run(run_name=f"train-{self.settings.env}") as run:
+            mlflow.set_tags(dict(tags))
+            mlflow.log_params(dict(params))
+            mlflow.log_metrics(dict(metrics))
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=infer_signature(example, output),
+                input_example=example,
+                registered_model_name=self.name,
+                pip_requirements=requirements,
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                pyfunc_predict_fn=predict_fn,
+            )
+        version = str(info.registered_model_version)
+        self.tag(version, {**tags, "run_id": run.info.run_id})
+        return self.version(version)
+
+    def log_to_run(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        records: Mapping[str, list] | None = None,
+        artifacts: tuple[Path, ...] = (),
+        artifact_dir: str | None = None,
+    ) -> None:
+        """Add metrics, JSON records and files to an existing run."""
+        with mlflow.start_run(run_id=run_id):
+            if metrics:
+                mlflow.log_metrics(dict(metrics))
+            for name, rows in (records or {}).items():
+                mlflow.log_dict(rows, name)
+            for path in artifacts:
+                mlflow.log_artifact(str(path), artifact_dir)
+
+    # --- monitoring ------------------------------------------------------------------------------------------------
+
+    @property
+    def monitoring_experiment(self) -> str:
+        return f"{self.settings.tracking.experiment}-monitoring"
+
+    def log_monitoring_window(
+        self, name: str, *, tags: Mapping[str, str], metrics: Mapping[str, float], artifacts: tuple[Path, ...] = ()
+    ) -> str:
+        """Record one monitoring window as a run of ``<experiment>-monitoring``; return the run id."""
+        experiment = _experiment(self.client, self.store, self.monitoring_experiment)
+        with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
+            mlflow.set_tags(dict(tags))
+            mlflow.log_metrics(dict(metrics))
+            for path in artifacts:
+                mlflow.log_artifact(str(path), "monitoring")
+        return run.info.run_id
+
+    def monitoring_breaches(self, champion_version: str, limit: int) -> list[bool]:
+        """Breach flags of the newest ``limit`` windows judged with ``champion_version`` in service, newest first."""
+        experiment = self.client.get_experiment_by_name(self.monitoring_experiment)
+        if experiment is None:
+            return []
+        runs = self.client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.model_version = '{champion_version}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=limit,
+        )
+        return [run.data.metrics.get("breach", 0.0) > 0 for run in runs]
+
 
 def connect(settings: Settings) -> Registry:
-    """Point MLflow at the environment's store and experiment (artifacts next to a local SQLite store)."""
+    """Point MLflow at the environment's store and experiment; return its registry."""
     uri = settings.tracking_uri
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    name = settings.tracking.experiment
+    _point_mlflow_at(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    if client.get_experiment_by_name(name) is None:
-        location = None
-        if uri.startswith("sqlite:///"):  # artifacts next to the database file, wherever the run happens
-            location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
-        client.create_experiment(name, artifact_location=location)
-    mlflow.set_experiment(name)
+    mlflow.set_experiment(experiment_id=_experiment(client, uri, settings.tracking.experiment))
     return Registry(settings, client)

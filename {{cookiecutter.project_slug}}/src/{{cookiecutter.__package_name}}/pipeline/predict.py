@@ -15,12 +15,12 @@ import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core.model import predict_scores
+from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
 from {{ cookiecutter.__package_name }}.io.files import atomic_path, check_write_allowed
 
-HELP = "Score data.batch_path with the @champion model into data/<env>/predictions.parquet"
+HELP = "Score a batch (default: data/<env>/batch.parquet) with @champion into data/<env>/predictions.parquet"
 log = logging.getLogger(__name__)
 MLFLOW_TYPES = {"string": str, "double": float, "float": float, "long": float, "integer": float, "boolean": bool}
 
@@ -37,15 +37,15 @@ class Scored:
     path: Path
 
 
-def input_schema(settings: Settings, signature) -> pa.DataFrameSchema:
-    """A strict pandera schema: the row key, the timestamp and the model's inputs, nothing else."""
+def input_schema(settings: Settings, kinds: dict[str, str]) -> pa.DataFrameSchema:
+    """A strict pandera schema: the row key, the timestamp and the model inputs (name: MLflow type), nothing else."""
     columns = {
         settings.data.id_column: pa.Column(str, nullable=False),
         settings.data.time_column: pa.Column("datetime64[ns]", nullable=False, coerce=True),
     }
-    for spec in signature.inputs.inputs:
-        kind = MLFLOW_TYPES.get(getattr(spec.type, "name", str(spec.type)), object)
-        columns[spec.name] = pa.Column(kind, nullable=True, coerce=kind is float)
+    for name, kind in kinds.items():
+        dtype = MLFLOW_TYPES.get(kind, object)
+        columns[name] = pa.Column(dtype, nullable=True, coerce=dtype is float)
     return pa.DataFrameSchema(columns, strict=True)
 
 
@@ -74,22 +74,23 @@ def validate_chunk(schema: pa.DataFrameSchema, frame: pd.DataFrame, where: str) 
         raise InputSchemaError(f"{where} does not match the model's input schema:\n  {describe(errors)}") from None
 
 
+def default_batch(settings: Settings) -> Path:
+    return output_path(settings, "batch.parquet")
+
+
 def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     """Validate the whole file's columns first, then stream it chunk by chunk into ``target`` (atomic)."""
-    import mlflow
-
     check_write_allowed(settings, target)
+    spec = task_spec(settings.task)
     registry = tracking.connect(settings)
-    champion = registry.version_by_alias(tracking.CHAMPION)
+    champion = registry.load_alias(tracking.CHAMPION)
     if champion is None:
         raise LookupError(f"{registry.name} has no @champion yet: run `make pipeline ENV={settings.env}` first")
-    uri = registry.uri(champion.version)
-    signature = mlflow.models.get_model_info(uri).signature
-    inputs = signature.inputs.input_names()
-    schema = input_schema(settings, signature)
+    inputs = list(champion.inputs)
+    schema = input_schema(settings, champion.kinds)
     source = settings.path(batch_path)
     if not source.is_file():
-        raise DataError(f"{source}: not found (data.batch_path). Run the features step or point it at your batch.")
+        raise DataError(f"{source}: not found. Run the features step (make pipeline), or pass --input FILE.")
     parquet = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering grows memory with the file size
     # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
@@ -97,7 +98,6 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     row_schema = pa.DataFrameSchema(
         {name: schema.columns[name] for name in (settings.data.id_column, settings.data.time_column)}
     )
-    model = mlflow.sklearn.load_model(uri)
     started, rows = time.perf_counter(), 0
     scored_at = pd.Timestamp(datetime.now(UTC))
     key, when = settings.data.id_column, settings.data.time_column
@@ -108,10 +108,8 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
                 frame = batch.to_pandas()
                 validate_chunk(row_schema, frame[list(row_schema.columns)], f"{source} chunk {index}")
                 out = pd.DataFrame({key: frame[key].astype(str), when: frame[when]})
-                out["prediction"] = predict_scores(model, frame[inputs], settings.task)
-                if settings.task == "classification":
-                    out["predicted_label"] = (out["prediction"] >= 0.5).astype("int8")
-                out["model_name"] = registry.name
+                out["prediction"] = spec.scores(champion.model, frame[inputs])
+                out["model_name"] = champion.name
                 out["model_version"] = str(champion.version)
                 out["model_alias"] = tracking.CHAMPION
                 out["scored_at"] = scored_at
@@ -126,18 +124,18 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
                 writer.close()
         if writer is None:
             raise DataError(f"{source}: no rows to score")
-    return Scored(rows, str(champion.version), time.perf_counter() - started, settings.path(target))
+    return Scored(rows, champion.version, time.perf_counter() - started, settings.path(target))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", type=Path, help="parquet file to score (default: data.batch_path)")
+    parser.add_argument("--input", type=Path, help="parquet file to score (default: data/<env>/batch.parquet)")
     parser.add_argument("--output", type=Path, help="where to write (default: data/<env>/predictions.parquet)")
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     target = args.output or output_path(settings, "predictions.parquet")
     try:
-        result = run(settings, args.input or settings.data.batch_path, target)
+        result = run(settings, args.input or default_batch(settings), target)
     except (InputSchemaError, DataError, LookupError) as err:
         print(f"error: {err}\nNothing was written; {target} is unchanged.")
         return 1

@@ -4,83 +4,86 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core import metrics as M
+from {{ cookiecutter.__package_name }}.core import promotion
 from {{ cookiecutter.__package_name }}.core.features import time_split
-from {{ cookiecutter.__package_name }}.core.model import predict_scores
-from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
+from {{ cookiecutter.__package_name }}.io import ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import read_features
 
 HELP = "Compare @challenger with @champion on the current holdout; promote when better by the margin"
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Decision:
-    promoted: bool
-    reason: str
-    challenger: str | None = None
-    champion: str | None = None
-    challenger_score: float | None = None
-    reference_score: float | None = None
-
-
-def score(settings: Settings, registry: tracking.Registry, version: str, holdout: pd.DataFrame) -> float | None:
+def score(registry: tracking.Registry, spec: TaskSpec, version: tracking.Version, holdout: pd.DataFrame, target: str):
     """The primary metric of ``version`` on ``holdout``; None when it cannot read the current features."""
-    import mlflow
-
-    inputs = mlflow.models.get_model_info(registry.uri(version)).signature.inputs.input_names()
-    missing = [c for c in inputs if c not in holdout.columns]
+    model = registry.load(version)
+    missing = [c for c in model.inputs if c not in holdout.columns]
     if missing:
-        log.warning("v%s expects columns the current features lack (%s): it cannot be scored", version, missing)
+        log.warning("v%s expects columns the current features lack (%s): it cannot be scored", version.version, missing)
         return None
-    model = mlflow.sklearn.load_model(registry.uri(version))
-    scores = predict_scores(model, holdout[inputs], settings.task)
-    return M.task_metrics(settings.task, holdout[settings.data.target].to_numpy(), scores)[M.primary(settings.task)]
+    scores = spec.scores(model.model, holdout[list(model.inputs)])
+    return spec.metrics(holdout[target].to_numpy(), scores)[spec.primary_metric]
 
 
-def run(settings: Settings, features: pd.DataFrame) -> Decision:
+def baseline(settings: Settings, spec: TaskSpec, train: pd.DataFrame, holdout: pd.DataFrame) -> tuple[float, str]:
+    """promote.baseline when set; else the score of a model that ignores every input (class prior, or median)."""
+    if settings.promote.baseline is not None:
+        return settings.promote.baseline, "the configured baseline (promote.baseline)"
+    target = settings.data.target
+    naive = spec.naive_scores(train[target].to_numpy(), len(holdout))
+    value = spec.metrics(holdout[target].to_numpy(), naive)[spec.primary_metric]
+    kind = "class prior" if spec.higher_is_better else "median"
+    return value, f"the naive baseline (the training {kind} for every row)"
+
+
+def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
+    spec, target = task_spec(settings.task), settings.data.target
     registry = tracking.connect(settings)
     challenger, champion = registry.version_by_alias(tracking.CHALLENGER), registry.version_by_alias(tracking.CHAMPION)
     if challenger is None:
-        return Decision(False, "no @challenger: nothing to promote", champion=champion and champion.version)
+        return promotion.nothing_to_promote(champion and champion.version)
     if champion is not None and champion.version == challenger.version:
         registry.delete_alias(tracking.CHALLENGER)
-        return Decision(False, f"v{challenger.version} is already the champion", challenger.version, champion.version)
-    _, holdout = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
-    metric, margin = M.primary(settings.task), settings.promote.margin
-    challenger_score = score(settings, registry, challenger.version, holdout)
-    champion_score = score(settings, registry, champion.version, holdout) if champion is not None else None
-    if champion_score is None:
-        reference, against = settings.promote.baseline, "the configured baseline (promote.baseline)"
-    else:
-        reference, against = champion_score, f"champion v{champion.version}"
-    promoted = M.better(settings.task, challenger_score, reference, margin)
+        return promotion.already_champion(champion.version)
+    train, holdout = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
+    challenger_score = score(registry, spec, challenger, holdout, target)
+    if challenger_score is None:
+        return promotion.Decision(False, f"v{challenger.version} cannot score the current features", challenger.version)
+    reference, source = baseline(settings, spec, train, holdout)
+    decision = promotion.decide(
+        spec,
+        challenger=challenger.version,
+        challenger_score=challenger_score,
+        champion=champion and champion.version,
+        champion_score=score(registry, spec, champion, holdout, target) if champion is not None else None,
+        baseline_score=reference,
+        baseline_source=source,
+        margin=settings.promote.margin,
+    )
+    metric = spec.primary_metric
     registry.tag(
         challenger.version,
         {
-            f"promotion_challenger_{metric}": f"{challenger_score:.6f}",
-            f"promotion_reference_{metric}": f"{reference:.6f}",
-            "promotion_reference": against,
-            "promotion_margin": str(margin),
+            f"promotion_challenger_{metric}": f"{decision.challenger_score:.6f}",
+            f"promotion_reference_{metric}": f"{decision.reference_score:.6f}",
+            "promotion_reference": decision.reference,
+            "promotion_margin": str(settings.promote.margin),
             "promotion_holdout_rows": str(len(holdout)),
-            "promotion_decision": "promoted" if promoted else "rejected",
+            "promotion_decision": "promoted" if decision.promoted else "rejected",
             "promotion_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    if promoted:
+    if decision.promoted:
         if champion is not None:
             registry.set_alias(tracking.PREVIOUS, champion.version)
         registry.set_alias(tracking.CHAMPION, challenger.version)
         registry.delete_alias(tracking.CHALLENGER)
-    verb = "beats" if promoted else "does not beat"
-    reason = f"v{challenger.version} {metric} {challenger_score:.4f} {verb} {against} {reference:.4f} (margin {margin})"
-    return Decision(promoted, reason, challenger.version, champion and champion.version, challenger_score, reference)
+    return decision
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,13 +94,13 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     decision = run(settings, read_features(settings))
     registry = tracking.connect(settings)
     champion = registry.version_by_alias(tracking.CHAMPION)
+    ci.set_outputs({"promoted": decision.promoted, "champion": champion.version if champion else ""})
     print(f"\n== promote ({settings.env}): {'PROMOTED' if decision.promoted else 'no change'} ==")
     print(f"  {decision.reason}")
     if champion is None:
         print(f"  {registry.name} has no @champion yet")
         return 0
-    metrics = registry.client.get_run(champion.run_id).data.metrics
     print(f"  champion: {registry.name} v{champion.version}")
-    for key in sorted(k for k in metrics if k.startswith("holdout_")):
-        print(f"    {key.removeprefix('holdout_'):<26} {metrics[key]:.4f}")
+    for key, value in sorted(registry.holdout_metrics(champion).items()):
+        print(f"    {key:<26} {value:.4f}")
     return 0

@@ -7,7 +7,8 @@ import argparse
 import pyarrow.parquet as pq
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.core.task import task_spec
+from {{ cookiecutter.__package_name }}.io import ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import output_path
 
 HELP = "Print the registry's champion/challenger/previous versions, their figures, and where to look next"
@@ -15,7 +16,9 @@ HELP = "Print the registry's champion/challenger/previous versions, their figure
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--champion-version", action="store_true", help="print only the @champion version number")
-    parser.add_argument("--markdown", action="store_true", help="the champion's figures and lineage as Markdown")
+    parser.add_argument(
+        "--summary", action="store_true", help="the champion's figures and lineage as Markdown (the CI run's page)"
+    )
 
 
 def markdown(registry: tracking.Registry) -> str:
@@ -23,10 +26,7 @@ def markdown(registry: tracking.Registry) -> str:
     champion = registry.version_by_alias(tracking.CHAMPION)
     if champion is None:
         return f"### {registry.name}: no @champion\n"
-    metrics = registry.client.get_run(champion.run_id).data.metrics
-    rows = [
-        f"| {k.removeprefix('holdout_')} | {v:.4f} |" for k, v in sorted(metrics.items()) if k.startswith("holdout_")
-    ]
+    rows = [f"| {k} | {v:.4f} |" for k, v in sorted(registry.holdout_metrics(champion).items())]
     rows += [f"| {k} | `{v}` |" for k, v in sorted(champion.tags.items()) if k != "validation_report"]
     header = f"### {registry.name} v{champion.version} is @champion\n\n| figure or tag | value |\n| --- | --- |\n"
     return header + "\n".join(rows) + "\n"
@@ -34,12 +34,17 @@ def markdown(registry: tracking.Registry) -> str:
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     registry = tracking.connect(settings)
-    if args.champion_version or args.markdown:
+    if args.summary:
+        text = markdown(registry)
+        ci.add_summary(text)
+        print(text)
+        return 0
+    if args.champion_version:
         champion = registry.version_by_alias(tracking.CHAMPION)
         if champion is None:
             print(f"error: {registry.name} has no @champion")
             return 1
-        print(champion.version if args.champion_version else markdown(registry))
+        print(champion.version)
         return 0
     print(f"\n== {registry.name} ({settings.env}) in {settings.tracking_uri} ==")
     champion = None
@@ -49,9 +54,9 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  @{alias:<18} -")
             continue
         champion = version if alias == tracking.CHAMPION else champion
-        metrics = registry.client.get_run(version.run_id).data.metrics
-        key = f"holdout_{'roc_auc' if settings.task == 'classification' else 'mae'}"
-        figure = f"{key.removeprefix('holdout_')} {metrics[key]:.4f}" if key in metrics else "not evaluated"
+        metric = task_spec(settings.task).primary_metric
+        value = registry.holdout_metrics(version).get(metric)
+        figure = "not evaluated" if value is None else f"{metric} {value:.4f}"
         status = version.tags.get(tracking.STATUS_TAG, "not validated")
         commit = version.tags.get("git_commit", "?")[:10]
         print(f"  @{alias:<18} v{version.version:<4} {status:<8} {figure}  commit {commit}")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io.data import output_path
 from {{ cookiecutter.__package_name }}.serving.models import Router
 from {{ cookiecutter.__package_name }}.serving.payload import ClientError, check_records, parse_json, records_of
@@ -40,7 +41,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     """Build the app; the router loads the aliases at start-up and a thread follows them while it runs."""
     router = router or Router(settings)
     inference_log = InferenceLog(settings.path(output_path(settings, settings.serve.inference_log)))
-    scorer = BatchScorer(settings.task, settings.serve.max_batch_rows, inference_log)
+    scorer = BatchScorer(task_spec(settings.task), settings.serve.max_batch_rows, inference_log)
     key = settings.data.id_column
 
     @asynccontextmanager

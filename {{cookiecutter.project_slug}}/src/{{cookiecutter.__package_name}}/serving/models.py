@@ -5,45 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass, field
-from typing import Any
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.tracking import LoadedModel
 
 log = logging.getLogger(__name__)
-NUMERIC_TYPES = {"double", "float", "long", "integer"}
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """One registered version in memory, with what its signature says about its inputs."""
-
-    name: str
-    alias: str
-    version: str
-    model: Any
-    inputs: tuple[str, ...]
-    kinds: dict[str, str]
-    tags: dict[str, str] = field(default_factory=dict)
-
-    def is_numeric(self, column: str) -> bool:
-        return self.kinds[column] in NUMERIC_TYPES
-
-
-def load(registry: tracking.Registry, alias: str) -> LoadedModel | None:
-    """Load the version behind ``alias`` (None when the alias is not set)."""
-    import mlflow
-
-    version = registry.version_by_alias(alias)
-    if version is None:
-        return None
-    uri = registry.uri(str(version.version))
-    signature = mlflow.models.get_model_info(uri).signature
-    kinds = {spec.name: getattr(spec.type, "name", str(spec.type)) for spec in signature.inputs.inputs}
-    model = mlflow.sklearn.load_model(uri)
-    log.info("loaded %s v%s as @%s", registry.name, version.version, alias)
-    return LoadedModel(registry.name, alias, str(version.version), model, tuple(kinds), kinds, dict(version.tags))
 
 
 def bucket(request_id: str) -> float:
@@ -71,9 +38,9 @@ class Router:
             current: LoadedModel | None = getattr(self, alias)
             wanted = self.registry.version_by_alias(alias)
             wanted_version = None if wanted is None else str(wanted.version)
-            if current is not None and current.version == wanted_version:
+            if (None if current is None else current.version) == wanted_version:
                 continue
-            setattr(self, alias, load(self.registry, alias) if wanted is not None else None)
+            setattr(self, alias, self.registry.load(wanted, alias) if wanted is not None else None)
             changed = True
         return changed
 

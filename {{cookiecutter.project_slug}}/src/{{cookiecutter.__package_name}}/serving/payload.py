@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.__package_name }}.serving.models import LoadedModel
+from {{ cookiecutter.__package_name }}.io.tracking import LoadedModel
 
 
 class ClientError(ValueError):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from {{ cookiecutter.__package_name }}.core.model import predict_scores
-from {{ cookiecutter.__package_name }}.serving.models import LoadedModel
+from {{ cookiecutter.__package_name }}.core.task import TaskSpec
+from {{ cookiecutter.__package_name }}.io.tracking import LoadedModel
 from {{ cookiecutter.__package_name }}.serving.payload import to_frame
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,8 @@ class BatchScorer:
     is paid once per batch instead of once per request. Each request still gets exactly its own predictions.
     """
 
-    def __init__(self, task: str, max_rows: int, inference_log: InferenceLog) -> None:
-        self.task = task
+    def __init__(self, spec: TaskSpec, max_rows: int, inference_log: InferenceLog) -> None:
+        self.spec = spec
         self.max_rows = max_rows
         self.inference_log = inference_log
         self._queue: asyncio.Queue[Pending] | None = None
@@ -125,7 +125,7 @@ class BatchScorer:
             model = group[0].model
             try:
                 rows = [row for pending in group for row in pending.rows]
-                scores = predict_scores(model.model, to_frame(rows, model), self.task).tolist()
+                scores = self.spec.scores(model.model, to_frame(rows, model)).tolist()
             except Exception:  # score one by one, so one request's failure is not its neighbours'
                 log.exception("batch of %d requests failed; scoring them one by one", len(group))
                 answers.update((id(pending), self._score_alone(pending)) for pending in group)
@@ -146,6 +146,6 @@ class BatchScorer:
 
     def _score_alone(self, pending: Pending) -> list[float] | Exception:
         try:
-            return predict_scores(pending.model.model, to_frame(pending.rows, pending.model), self.task).tolist()
+            return self.spec.scores(pending.model.model, to_frame(pending.rows, pending.model)).tolist()
         except Exception as err:
             return err

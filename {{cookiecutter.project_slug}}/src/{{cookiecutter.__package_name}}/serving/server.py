@@ -13,6 +13,7 @@ import urllib.request
 import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.io.data import output_path
 from {{ cookiecutter.__package_name }}.serving.app import create_app
 
 HELP = "Serve @champion (and @challenger for serve.challenger_fraction of request ids) over HTTP"
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="interface to bind (default: serve.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: serve.port)")
     parser.add_argument(
-        "--smoke", action="store_true", help="start on a free port, score records of data.batch_path, check, stop"
+        "--smoke", action="store_true", help="start on a free port, score records of the batch to score, check, stop"
     )
 
 
@@ -52,7 +53,7 @@ def smoke(settings: Settings) -> int:
     try:
         with urllib.request.urlopen(f"{url}/health/ready", timeout=30) as response:
             ready = json.load(response)
-        batch = pd.read_parquet(settings.path(settings.data.batch_path)).head(3)
+        batch = pd.read_parquet(settings.path(output_path(settings, "batch.parquet"))).head(3)
         records = json.loads(batch.drop(columns=[settings.data.time_column]).to_json(orient="records"))
         request = urllib.request.Request(
             f"{url}/predict",

@@ -1,6 +1,6 @@
 """Serving benchmark: this project's server against `mlflow models serve` on the same @champion.
 
-Needs a champion in the dev registry (run `make pipeline` first). Run with `make bench-serving`.
+Measures a baked project with a champion in its dev registry (`make bench-project` bakes one and runs its pipeline).
 Both servers run one worker on 127.0.0.1; each is measured at 1 and 8 concurrent clients, every client a thread with
 a kept-alive connection sending one-record requests for a fixed time. Prints a Markdown table for docs/benchmarks.md.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from project import ROOT, module
+
 BIN = Path(sys.executable).parent
 
 
@@ -84,10 +85,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20, help="measuring time per run (default 20)")
     args = parser.parse_args()
-    from {{ cookiecutter.__package_name }}.config import load_settings
-
-    settings = load_settings("dev", ROOT)
-    batch = pd.read_parquet(ROOT / settings.data.batch_path).head(1)
+    settings = module("config").load_settings("dev", ROOT)
+    batch = pd.read_parquet(ROOT / settings.output_dir / "batch.parquet").head(1)
     record = json.loads(
         batch.drop(columns=[settings.data.id_column, settings.data.time_column]).to_json(orient="records")
     )
@@ -101,7 +100,7 @@ def main() -> int:
     ours_port, mlflow_port = free_port(), free_port()
     contenders = {
         "this project (make serve)": (
-            [str(BIN / "{{ cookiecutter.project_slug }}"), "serve", "--env", "dev", "--port", str(ours_port)],
+            [str(BIN / "python"), "-m", module("cli").__package__, "serve", "--env", "dev", "--port", str(ours_port)],
             ours_port,
             "/health/ready",
             "/predict",

@@ -1,6 +1,6 @@
 """Batch-inference benchmark: the predict step against a hand-written pyarrow -> model -> parquet baseline.
 
-Needs a champion in the dev registry (run `make pipeline` first). Run with `make bench`.
+Measures a baked project with a champion in its dev registry (`make bench-project` bakes one and runs its pipeline).
 Writes its input files under bench/.work/ and prints a Markdown table for docs/benchmarks.md.
 For each input size (1x = 1,000,000 rows, 10x = 10,000,000 rows) it runs each contender in a
 fresh process, so the peak resident memory (ru_maxrss) belongs to that contender alone.
@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "bench" / ".work"
+from project import ROOT, WORK, module
+
 ROW_GROUP = 100_000
 
 
@@ -26,14 +26,12 @@ def make_input(rows: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from {{ cookiecutter.__package_name }}.config import load_settings
-
-    settings = load_settings("dev", ROOT)
+    settings = module("config").load_settings("dev", ROOT)
     path = WORK / f"batch_{rows}.parquet"
     if path.exists():
         return path
     WORK.mkdir(parents=True, exist_ok=True)
-    seed = pq.read_table(ROOT / settings.data.batch_path)
+    seed = pq.read_table(ROOT / settings.output_dir / "batch.parquet")
     key = settings.data.id_column
     partial = path.with_suffix(".partial")
     with pq.ParquetWriter(partial, seed.schema) as writer:
@@ -49,11 +47,8 @@ def make_input(rows: int) -> Path:
 
 
 def contender_pipeline(source: Path, target: Path) -> None:
-    from {{ cookiecutter.__package_name }}.config import load_settings
-    from {{ cookiecutter.__package_name }}.pipeline import predict
-
-    settings = load_settings("dev", ROOT)
-    predict.run(settings, source, target)
+    settings = module("config").load_settings("dev", ROOT)
+    module("pipeline.predict").run(settings, source, target)
 
 
 def contender_baseline(source: Path, target: Path) -> None:
@@ -62,18 +57,13 @@ def contender_baseline(source: Path, target: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from {{ cookiecutter.__package_name }}.config import load_settings
-    from {{ cookiecutter.__package_name }}.io import tracking
-
-    settings = load_settings("dev", ROOT)
-    registry = tracking.connect(settings)
-    version = registry.version_by_alias(tracking.CHAMPION).version
-    model = mlflow.sklearn.load_model(registry.uri(version))
-    inputs = mlflow.models.get_model_info(registry.uri(version)).signature.inputs.input_names()
+    settings = module("config").load_settings("dev", ROOT)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    uri = f"models:/{settings.tracking.registered_model}@champion"
+    model = mlflow.sklearn.load_model(uri)
+    inputs = mlflow.models.get_model_info(uri).signature.inputs.input_names()
     frame = pq.read_table(source).to_pandas()
-    scores = (
-        model.predict_proba(frame[inputs])[:, 1] if settings.task == "classification" else model.predict(frame[inputs])
-    )
+    scores = module("core.task").task_spec(settings.task).scores(model, frame[inputs])
     out = pa.table({settings.data.id_column: frame[settings.data.id_column], "prediction": scores})
     pq.write_table(out, target)
 

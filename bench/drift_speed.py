@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "bench" / ".work" / "drift"
+from project import ROOT, WORK, module, package_name
+
+WORK = WORK / "drift"
 EVIDENTLY = "evidently==0.7.23"
 Sampler = Callable[[np.random.Generator, int, bool], np.ndarray]
 
@@ -125,7 +126,7 @@ def make_windows(rows: int, seed: int = 2013) -> tuple[Path, Path]:
 
 
 def ours(reference: pd.DataFrame, current: pd.DataFrame, thresholds, repeats: int) -> tuple[pd.DataFrame, list[float]]:
-    from {{ cookiecutter.__package_name }}.monitoring.drift import feature_drift
+    feature_drift = module("core.drift").feature_drift
 
     numeric = [name for name, (kind, _) in FEATURES.items() if kind == "numeric"]
     categorical = [name for name, (kind, _) in FEATURES.items() if kind == "categorical"]
@@ -146,6 +147,7 @@ def evidently(paths: tuple[Path, Path], alpha: float, psi: float, uv: str) -> di
     script = [str(Path(__file__).with_name("drift_evidently.py")), str(paths[0]), str(paths[1])]
     options = ["--numeric", ",".join(numeric), "--categorical", ",".join(categorical)]
     options += ["--alpha", str(alpha), "--psi", str(psi), "--out", str(out)]
+    options += ["--src", str(ROOT / "src"), "--package", package_name()]
     command = [*environment, "python", *script, *options]
     try:
         subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "DO_NOT_TRACK": "1"})
@@ -191,10 +193,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of this project's statistics (default 3)")
     parser.add_argument("--uv", default=os.environ.get("UV", "uv"), help="uv executable (default: $UV, else uv)")
     args = parser.parse_args()
-    from {{ cookiecutter.__package_name }}.config import load_settings
-    from {{ cookiecutter.__package_name }}.monitoring.drift import Thresholds
-
-    monitor = load_settings("dev", ROOT).monitor
+    monitor = module("config").load_settings("dev", ROOT).monitor
+    Thresholds = module("core.drift").Thresholds  # noqa: N806 - a class
     thresholds = Thresholds(monitor.alpha, monitor.ks_threshold, monitor.psi_threshold)
     paths = make_windows(args.rows)
     reference, current = (pd.read_parquet(path) for path in paths)

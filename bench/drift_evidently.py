@@ -43,14 +43,16 @@ def run(reference: pd.DataFrame, current: pd.DataFrame, definition, preset) -> d
     return {column: {"score": scores[column], "drifted": verdicts[column]} for column in scores}
 
 
-def register_two_sample_chi_square() -> str:
-    """This project's categorical test, ``monitoring.drift.categorical_drift`` itself (imported from src/; it needs
+def register_two_sample_chi_square(src: str, package: str) -> str:
+    """The project's categorical test, ``core.drift.categorical_drift`` itself (imported from its src/; it needs
     only numpy, pandas and scipy), registered as an Evidently stat test. Returns its name for `cat_method`."""
+    import importlib
+
     from evidently.legacy.calculations.stattests import StatTest, register_stattest
     from evidently.legacy.core import ColumnType
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from {{ cookiecutter.__package_name }}.monitoring.drift import categorical_drift
+    sys.path.insert(0, src)
+    categorical_drift = importlib.import_module(f"{package}.core.drift").categorical_drift
 
     def two_sample(reference: pd.Series, current: pd.Series, feature_type, threshold: float) -> tuple[float, bool]:
         p_value = categorical_drift(reference, current)["p_value"]
@@ -73,6 +75,8 @@ def main() -> int:
     parser.add_argument("--alpha", type=float, required=True)
     parser.add_argument("--psi", type=float, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--src", required=True, help="the project's src/ folder")
+    parser.add_argument("--package", required=True, help="the project's package name")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import evidently
@@ -92,7 +96,7 @@ def main() -> int:
     psi = run(reference, current, definition, DataDriftPreset(method="psi", threshold=args.psi))
     psi_seconds = time.perf_counter() - started
     categorical = args.categorical.split(",")
-    same_test = DataDriftPreset(columns=categorical, cat_method=register_two_sample_chi_square(), threshold=args.alpha)
+    same_test = DataDriftPreset(columns=categorical, cat_method=register_two_sample_chi_square(args.src, args.package), threshold=args.alpha)
     started = time.perf_counter()
     two_sample = run(reference, current, definition, same_test)
     two_sample_seconds = time.perf_counter() - started
