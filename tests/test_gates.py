@@ -122,3 +122,17 @@ def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "-q", str(project.path), str(clone)], check=True, env=env)
     pulled = subprocess.run([dvc, "pull"], cwd=clone, env=env, capture_output=True, text=True)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+
+
+@pytest.mark.xdist_group("gates")
+@pytest.mark.parametrize("slug", ["reports", "src"])
+def test_a_package_named_like_a_project_folder_installs_and_passes(tmp_path: Path, slug: str) -> None:
+    """A slug whose package shares its name with a folder of the project (src/, or reports/, which .gitignore names)
+    installs from the lock and passes its own unit tests; the one that cannot (tests) is refused at bake time."""
+    from conftest import bake, tool_env
+
+    (tmp_path / "home").mkdir()
+    env = tool_env(tmp_path / "home")
+    assert bake({"project_slug": slug}, tmp_path, env).returncode == 0
+    project = Baked({"project_slug": slug}, tmp_path / slug, None, env)
+    project.run("make", "setup", "test-unit", f"UV={uv_bin()}", timeout=900)

@@ -12,13 +12,8 @@ from cookiecutter.environment import StrictEnvironment
 from cookiecutter.generate import generate_context
 
 from conftest import TEMPLATE
+from strategies import DEFAULTS
 
-DEFAULTS = {
-    "project_name": "Flight Delays", "project_slug": "flight-delays", "description": "d", "author_name": "Ann",
-    "author_email": "ann@example.com", "python_version": "3.11", "task": "classification", "dvc_remote": "local",
-    "mlflow_tracking_uri": "", "default_branch": "main", "dev_branch": "dev", "release_branch_prefix": "release/",
-    "license": "MIT", "include_notebooks": "yes",
-}
 
 
 def render_hook(name: str, tmp_path: Path) -> ModuleType:
@@ -163,3 +158,36 @@ def test_matrix_filter_refuses_combinations_and_keeps_every_value() -> None:
     assert all(_is_valid(config) for config in MATRIX)
     for key, values in {**INTERACTING, **CYCLED}.items():
         assert {config[key] for config in MATRIX} == set(values), key
+
+
+# --- property-based: random answers are either accepted (and safe) or refused with well-formed lines ------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from strategies import SECRET, answers  # noqa: E402
+
+from test_hostile import ERROR_LINE  # noqa: E402
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=answers())
+def test_random_answers_are_accepted_safely_or_refused_line_by_line(pre: ModuleType, answers: dict) -> None:
+    """validate() never raises; each refusal is one well-formed `ERROR: <field> "<value>": <problem>. <fix>.` line
+    per field; a credential is never echoed; an accepted answer set is safe to write into every file."""
+    errors = pre.validate(answers)
+    fields = [line.split(" ", 2)[1] for line in errors]
+    assert len(fields) == len(set(fields)), errors
+    for line in errors:
+        assert ERROR_LINE.match(line), line
+        assert SECRET not in line, line
+    uri = answers["mlflow_tracking_uri"]
+    if "mlflow_tracking_uri" not in fields and uri:
+        assert SECRET not in uri and "@" not in uri.split("?")[0], uri
+        assert uri.startswith(("http://", "https://", "postgresql", "sqlite:///")) and not uri.startswith("sqlite:////")
+    if "project_slug" not in fields:
+        name = pre.package_name(answers["project_slug"])
+        assert name.isidentifier() and name.isascii() and name not in {"tests", "test"}
+    if not errors:
+        for field in ("project_name", "description", "author_name"):
+            value = answers[field]
+            assert '"' not in value and "\\" not in value and not any(ord(ch) < 32 for ch in value), value
+            assert not any(marker in value for marker in ("{{", "{%", "{#")), value

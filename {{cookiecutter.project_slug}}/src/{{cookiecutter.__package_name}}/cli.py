@@ -14,6 +14,11 @@ import os
 import sys
 
 from {{ cookiecutter.__package_name }}.config import ENVIRONMENTS, ConfigError, load_settings
+from {{ cookiecutter.__package_name }}.core.dataset import UnusableDataError
+from {{ cookiecutter.__package_name }}.io.data import DataError
+from {{ cookiecutter.__package_name }}.io.files import ProdDataGuardError
+from {{ cookiecutter.__package_name }}.io.tracking import RegistryError
+from {{ cookiecutter.__package_name }}.pipeline.predict import InputSchemaError
 
 # command -> module exposing HELP, add_arguments(parser) and execute(settings, args) -> exit status.
 COMMANDS = {
@@ -48,6 +53,10 @@ def _show_config(settings, args) -> int:
     print(json.dumps(settings.model_dump(mode="json", by_alias=True), indent=2))
     print(f"# tracking URI: {settings.tracking_uri}", file=sys.stderr)
     return 0
+
+
+# Problems a user can fix: the message names the problem and the fix, and is printed instead of a traceback.
+USER_ERRORS = (ConfigError, DataError, UnusableDataError, InputSchemaError, RegistryError, ProdDataGuardError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,10 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env, args.root)
-        return args.handler(settings, args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    try:
+        return args.handler(settings, args)
+    except USER_ERRORS as err:  # a problem the user can fix: one line naming it, never a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

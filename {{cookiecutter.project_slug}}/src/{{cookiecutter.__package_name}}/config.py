@@ -29,7 +29,9 @@ class DataConfig(Frozen):
     )
     csv_path: Path | None = Field(default=None, description="Your own CSV file, when source is csv")
     target: str = Field(description="Name of the label column in the feature table")
-    time_column: str = Field(description="Timestamp column: orders rows for the time-based holdout")
+    time_column: str | None = Field(
+        default=None, description="Timestamp column: the holdout is its latest rows; none: a seeded random holdout"
+    )
     id_column: str = Field(description="Unique row key: joins predictions and ground truth")
     max_rows: int | None = Field(default=None, gt=0, description="Keep only the latest rows (small CI runs)")
 
@@ -61,7 +63,9 @@ class TuningConfig(Frozen):
 
 class TrainConfig(Frozen):
     seed: int
-    holdout_fraction: float = Field(gt=0, lt=1, description="Latest share of the timeline kept for evaluation")
+    holdout_fraction: float = Field(
+        gt=0, lt=1, description="Share of rows kept for evaluation (the latest ones by time)"
+    )
     model: ModelParams
     tuning: TuningConfig
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from {{ cookiecutter.__package_name }}.core import features as F
 
@@ -87,19 +86,6 @@ def test_plane_facts_and_route() -> None:
     assert features.loc["UA", "plane_age"] == 10.0
     assert features.loc["UA", "route"] == "EWR-IAH"
     assert pd.isna(features.loc["B6", "plane_age"])
-
-
-def test_time_split_holds_out_the_latest_rows() -> None:
-    frame = pd.DataFrame({"t": pd.date_range("2013-01-01", periods=10, freq="D"), "x": range(10)})
-    train, holdout = F.time_split(frame.sample(frac=1, random_state=0), "t", 0.3)
-    assert train["t"].max() < holdout["t"].min()
-    assert sorted(holdout["x"]) == [7, 8, 9]
-
-
-def test_time_split_refuses_an_empty_side() -> None:
-    frame = pd.DataFrame({"t": [pd.Timestamp("2013-01-01")] * 5})
-    with pytest.raises(ValueError, match="empty side"):
-        F.time_split(frame, "t", 0.2)
 
 
 def test_split_columns_by_dtype() -> None:

@@ -27,6 +27,13 @@ NUMERIC = [
     "seats",
 ]
 WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+# The columns build_features reads from each raw table.
+RAW_COLUMNS = {
+    "flights": ["year", "month", "day", "hour", "minute", "sched_dep_time", "sched_arr_time", "dep_delay", "arr_delay",
+                "carrier", "flight", "tailnum", "origin", "dest", "distance", "time_hour"],
+    "weather": ["origin", "time_hour", *WEATHER],
+    "planes": ["tailnum", "year", "seats", "engine"],
+}  # fmt: skip
 ID_COLUMN, TIME_COLUMN = "flight_id", "scheduled_departure"
 DELAY_THRESHOLD_MINUTES = 15
 # The label of each task from the flights table: (column, dtype, how to compute it). Missing means cancelled.
@@ -130,13 +137,3 @@ def split_columns(frame: pd.DataFrame, exclude: list[str]) -> tuple[list[str], l
     ]
     categorical = [c for c in inputs if c not in numeric]
     return numeric, categorical
-
-
-def time_split(frame: pd.DataFrame, time_column: str, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train on the earlier part of the timeline, hold out the latest ``holdout_fraction`` of rows by time."""
-    ordered = frame.sort_values(time_column, kind="stable")
-    cutoff = ordered[time_column].iloc[int(len(ordered) * (1 - holdout_fraction))]
-    train, holdout = ordered[ordered[time_column] < cutoff], ordered[ordered[time_column] >= cutoff]
-    if train.empty or holdout.empty:
-        raise ValueError(f"time split at {cutoff} leaves an empty side: need more distinct values of {time_column}")
-    return train, holdout

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,15 +30,55 @@ def check_write_allowed(settings: Settings, target: Path) -> None:
             )
 
 
+def umask() -> int:
+    """The process's file-creation mask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Delete temporaries of ``target`` left by writers that died (killed mid-write); return what was removed."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]+\.tmp$")
+    removed = []
+    for candidate in target.parent.glob(f".{target.name}.*.tmp"):
+        found = pattern.match(candidate.name)
+        if found and not _alive(int(found.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
 @contextmanager
 def atomic_path(target: Path):
-    """Yield a temporary path next to ``target``; move it into place only if the block succeeds."""
+    """Yield a temporary path next to ``target``; move it into place only if the block succeeds.
+
+    The temporary is named after this process (``.<name>.<pid>.<random>.tmp``), so the next writer removes what a
+    killed one left behind; the published file gets the permissions the user's umask gives a new file.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    remove_stale_temporaries(target)
+    tmp_path = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         yield tmp_path
+        if tmp_path.is_file():
+            tmp_path.chmod(0o666 & ~umask())
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)

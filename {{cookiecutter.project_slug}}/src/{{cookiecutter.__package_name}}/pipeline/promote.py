@@ -10,7 +10,7 @@ import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import promotion
-from {{ cookiecutter.__package_name }}.core.features import time_split
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import read_features
@@ -50,7 +50,7 @@ def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
     if champion is not None and champion.version == challenger.version:
         registry.delete_alias(tracking.CHALLENGER)
         return promotion.already_champion(champion.version)
-    train, holdout = time_split(features, settings.data.time_column, settings.train.holdout_fraction)
+    train, holdout = holdout_split(settings, features)
     challenger_score = score(registry, spec, challenger, holdout, target)
     if challenger_score is None:
         return promotion.Decision(False, f"v{challenger.version} cannot score the current features", challenger.version)
@@ -66,6 +66,8 @@ def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
         margin=settings.promote.margin,
     )
     metric = spec.primary_metric
+    if decision.promoted:  # compare-and-set: only if @champion is still the version it was compared with
+        registry.promote(challenger.version, expected_champion=decision.champion)
     registry.tag(
         challenger.version,
         {
@@ -78,11 +80,6 @@ def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
             "promotion_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    if decision.promoted:
-        if champion is not None:
-            registry.set_alias(tracking.PREVIOUS, champion.version)
-        registry.set_alias(tracking.CHAMPION, challenger.version)
-        registry.delete_alias(tracking.CHALLENGER)
     return decision
 
 

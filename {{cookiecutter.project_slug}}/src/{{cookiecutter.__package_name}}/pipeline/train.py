@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 
 from {{ cookiecutter.__package_name }}.config import PARAMS_FILE, Settings
-from {{ cookiecutter.__package_name }}.core.features import time_split
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split, split_rule
 from {{ cookiecutter.__package_name }}.core.model import SEARCH_SPACE, make_pipeline
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
@@ -24,12 +24,18 @@ log = logging.getLogger(__name__)
 
 def tune(settings: Settings, spec: TaskSpec, model, x: pd.DataFrame, y: pd.Series) -> dict:
     """A small randomized search with time-ordered folds; returns the best model parameters."""
-    tuning = settings.train.tuning
+    tuning, seed = settings.train.tuning, settings.train.seed
+    if settings.data.time_column:  # later folds validate on later rows, as the holdout does
+        folds = TimeSeriesSplit(n_splits=tuning.cv_splits)
+    elif spec.min_classes > 1:
+        folds = StratifiedKFold(n_splits=tuning.cv_splits, shuffle=True, random_state=seed)
+    else:
+        folds = KFold(n_splits=tuning.cv_splits, shuffle=True, random_state=seed)
     search = RandomizedSearchCV(
         model,
         SEARCH_SPACE,
         n_iter=tuning.n_candidates,
-        cv=TimeSeriesSplit(n_splits=tuning.cv_splits),
+        cv=folds,
         scoring=spec.sklearn_scoring,
         random_state=settings.train.seed,
         n_jobs=1,
@@ -43,7 +49,7 @@ def run(settings: Settings, features: pd.DataFrame) -> tuple[TrainRecord, dict[s
     """Fit, log and register; returns the training record and the training-split metrics."""
     data, spec = settings.data, task_spec(settings.task)
     numeric, categorical = model_inputs(settings, features)
-    train, _ = time_split(features, data.time_column, settings.train.holdout_fraction)
+    train, _ = holdout_split(settings, features)
     x, y = train[[*categorical, *numeric]], train[data.target]
     params = settings.train.model.model_dump()
     model = make_pipeline(spec, numeric, categorical, params, settings.train.seed)
@@ -63,7 +69,7 @@ def run(settings: Settings, features: pd.DataFrame) -> tuple[TrainRecord, dict[s
         example,
         getattr(model, spec.pyfunc_predict_fn)(example),
         predict_fn=spec.pyfunc_predict_fn,
-        tags=lineage,
+        tags={**lineage, "split": split_rule(settings).describe()},
         params={
             **{f"model.{k}": v for k, v in params.items()},
             **{f"threshold.{k}": v for k, v in settings.validate_.thresholds.items()},

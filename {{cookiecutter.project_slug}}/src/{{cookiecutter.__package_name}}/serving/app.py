@@ -8,6 +8,7 @@ import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -15,10 +16,23 @@ from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io.data import output_path
 from {{ cookiecutter.__package_name }}.serving.models import Router
-from {{ cookiecutter.__package_name }}.serving.payload import ClientError, check_records, parse_json, records_of
+from {{ cookiecutter.__package_name }}.serving.payload import (
+    ClientError,
+    check_records,
+    parse_json,
+    record_schema,
+    records_of,
+)
 from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, InferenceLog
 
 log = logging.getLogger(__name__)
+ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+CLIENT_ERRORS = {
+    400: "malformed JSON, missing or unexpected columns, values of the wrong type",
+    413: "a body over serve.max_body_bytes",
+    415: "a Content-Type other than application/json",
+    503: "no model loaded yet",
+}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -83,8 +97,24 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
             headers={"x-model-version": model.version, "x-request-id": request_id},
         )
 
-    app.post("/predict")(score)
-    app.post("/invocations")(score)
+    errors = {str(code): {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+              for code, text in CLIENT_ERRORS.items()}  # fmt: skip
+    records = {"type": "array", "items": {"$ref": "#/components/schemas/Record"}, "minItems": 1}
+    body = {"type": "object", "properties": {"records": records}, "required": ["records"]}
+    mlflow_body = {"type": "object", "properties": {"dataframe_records": records}, "required": ["dataframe_records"]}
+    for path, schema in (("/predict", body), ("/invocations", {"anyOf": [body, mlflow_body]})):
+        request_body = {"required": True, "content": {"application/json": {"schema": schema}}}
+        app.post(path, openapi_extra={"requestBody": request_body}, responses=errors)(score)
+
+    def openapi() -> dict:
+        """The OpenAPI document, with the loaded champion's inputs as the schema of a record."""
+        document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        document.setdefault("components", {}).setdefault("schemas", {})["Record"] = record_schema(
+            router.champion, allowed_extra=(key,)
+        )
+        return document
+
+    app.openapi = openapi
 
     @app.get("/health/live")
     async def live() -> dict:

@@ -26,6 +26,8 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ClientError(400, f"malformed JSON: {err}") from None
+    except RecursionError:
+        raise ClientError(400, "malformed JSON: nested too deeply") from None
 
 
 def records_of(payload: Any) -> list[dict]:
@@ -39,6 +41,8 @@ def records_of(payload: Any) -> list[dict]:
         ):
             raise ClientError(400, "dataframe_split needs a list 'columns' and a list of rows 'data'")
         columns = split["columns"]
+        if not all(isinstance(column, str) for column in columns):
+            raise ClientError(400, "dataframe_split.columns must be a list of column names (strings)")
         if any(not isinstance(row, list) or len(row) != len(columns) for row in split["data"]):
             raise ClientError(400, f"every row of dataframe_split.data needs {len(columns)} values, one per column")
         return [dict(zip(columns, row, strict=True)) for row in split["data"]]
@@ -56,6 +60,44 @@ def records_of(payload: Any) -> list[dict]:
     return payload
 
 
+def is_finite_number(value: Any) -> bool:
+    """A JSON number the model can take as a float64: not a boolean, not infinite, not beyond float range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return not math.isinf(float(value))
+    except OverflowError:  # an integer with hundreds of digits
+        return False
+
+
+def is_text(value: Any) -> bool:
+    """A JSON string that is valid Unicode: JSON's escapes can also spell lone surrogates, which no encoder takes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shorten(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def record_schema(model: LoadedModel | None, allowed_extra: tuple[str, ...] = ()) -> dict:
+    """The JSON schema of one record for the OpenAPI document: the model's inputs with their types."""
+    if model is None:
+        return {"type": "object", "description": "no @champion is loaded: the inputs are not known yet"}
+    properties = {
+        column: {"type": ["number", "null"]} if model.is_numeric(column) else {"type": ["string", "null"]}
+        for column in model.inputs
+    }
+    properties.update({column: {"type": "string"} for column in allowed_extra})
+    return {"type": "object", "properties": properties, "required": list(model.inputs), "additionalProperties": False}
+
+
 def check_records(rows: list[dict], model: LoadedModel, allowed_extra: tuple[str, ...] = ()) -> None:
     """Check columns and types against the model's signature; every problem found is named in one ClientError."""
     seen = set().union(*(row.keys() for row in rows))
@@ -70,10 +112,10 @@ def check_records(rows: list[dict], model: LoadedModel, allowed_extra: tuple[str
             value = row[column]
             if value is None:
                 continue
-            ok = (isinstance(value, int | float) and not isinstance(value, bool)) if numeric else isinstance(value, str)
-            if not ok or (numeric and isinstance(value, float) and math.isinf(value)):
-                kind = "a number" if numeric else "a string"
-                problems.append(f"column '{column}' must be {kind} or null (record {index}: {value!r})")
+            ok = is_finite_number(value) if numeric else is_text(value)
+            if not ok:
+                kind = "a finite number within float range" if numeric else "a string of valid Unicode text"
+                problems.append(f"column '{column}' must be {kind} or null (record {index}: {shorten(value)})")
                 break
     if problems:
         raise ClientError(400, "; ".join(problems))
