@@ -107,7 +107,7 @@ def test_invocations_accepts_mlflow_formats(served) -> None:
         ("malformed JSON", 400, "malformed JSON"),
         ("missing column", 400, "missing column 'distance'"),
         ("extra column", 400, "unexpected column 'colour'"),
-        ("wrong type", 400, "column 'distance' must be a number"),
+        ("wrong type", 400, "column 'distance' must be a finite number"),
         ("string expected", 400, "column 'carrier' must be a string"),
         ("empty list", 400, "non-empty list"),
         ("too large", 413, "over the limit"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,3 +89,28 @@ def test_a_holdout_with_a_single_class_is_refused_with_the_fix() -> None:
     with pytest.raises(UnusableDataError, match=r"holdout .* holds a single value of y .*data\.time_column: null"):
         check_split(train, holdout, "y", CLASSIFICATION, rule)
     check_split(*split(frame, RANDOM, "y"), "y", CLASSIFICATION, RANDOM)  # the random split keeps both classes
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\xff\xfe garbage \x89PNG", "not a readable CSV file"),
+        (b"", "not a readable CSV file"),
+        (b"a,b\n1,2\n", "no column benign (data.target)"),
+        (b"benign,when\n1,yesterday\n0,tomorrow\n", "holds values that are not dates or times"),
+    ],
+)
+def test_a_file_that_is_not_usable_csv_is_one_line(project_copy, content: bytes, message: str) -> None:
+    """Binary garbage, an empty file, a missing label column or a time column that is not dates: one DataError line."""
+    import yaml
+
+    from {{ cookiecutter.__package_name }}.config import load_settings
+    from {{ cookiecutter.__package_name }}.io.data import DataError, read_csv
+
+    (project_copy / "own.csv").write_bytes(content)
+    params = yaml.safe_load((project_copy / "params.yaml").read_text())
+    params["data"].update(source="csv", csv_path="own.csv", target="benign", time_column="when")
+    (project_copy / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(DataError, match=re.escape(message)) as err:
+        read_csv(load_settings("dev", project_copy))
+    assert "\n" not in str(err.value)

@@ -77,5 +77,5 @@ def write_parquet(settings: Settings, frame: pd.DataFrame, target: Path) -> Path
 def read_features(settings: Settings) -> pd.DataFrame:
     path = settings.path(output_path(settings, "features.parquet"))
     if not path.is_file():
-        raise DataError(f"{path}: not found. Run the features step first (make pipeline ENV={settings.env}).")
+        raise DataError(f"{path}: not found. Build it first: `make features ENV={settings.env}`.")
     return pd.read_parquet(path)

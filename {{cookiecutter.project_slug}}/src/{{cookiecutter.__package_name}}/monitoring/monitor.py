@@ -190,7 +190,10 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     else:
         path = args.batch or output_path(settings, "batch.parquet")
         if not settings.path(path).is_file():
-            raise DataError(f"{settings.path(path)}: not found. Run the features step, or pass --batch FILE.")
+            raise DataError(
+                f"{settings.path(path)}: not found. Build it with `make features ENV={settings.env}`, "
+                "or pass --batch FILE."
+            )
         current, source = pd.read_parquet(settings.path(path)), str(path)
     try:
         outcome = run(settings, current, source, truth)

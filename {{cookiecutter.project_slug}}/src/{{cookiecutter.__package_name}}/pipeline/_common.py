@@ -45,7 +45,7 @@ def write_record(settings: Settings, record: TrainRecord) -> Path:
 def read_record(settings: Settings) -> TrainRecord:
     path = settings.path(output_path(settings, "train.json"))
     if not path.is_file():
-        raise DataError(f"{path}: not found. Run training first (make pipeline ENV={settings.env}).")
+        raise DataError(f"{path}: not found. Train first: `make train ENV={settings.env}`.")
     return TrainRecord(**json.loads(path.read_text()))
 
 

@@ -85,13 +85,14 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     champion = registry.load_alias(tracking.CHAMPION)
     if champion is None:
         raise tracking.RegistryError(
-            f"{registry.name} has no @champion yet: run `make pipeline ENV={settings.env}` first"
+            f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "
+            f"`make status ENV={settings.env}` lists the versions and their verdicts"
         )
     inputs = list(champion.inputs)
     schema = input_schema(settings, champion.kinds)
     source = settings.path(batch_path)
     if not source.is_file():
-        raise DataError(f"{source}: not found. Run the features step (make pipeline), or pass --input FILE.")
+        raise DataError(f"{source}: not found. Build it with `make features ENV={settings.env}`, or pass --input FILE.")
     parquet = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering grows memory with the file size
     # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))

@@ -11,6 +11,7 @@ from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import output_path
 
+RECENT_VERSIONS = 5
 HELP = "Print the registry's champion/challenger/previous versions, their figures, and where to look next"
 
 
@@ -47,19 +48,24 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(champion.version)
         return 0
     print(f"\n== {registry.name} ({settings.env}) in {settings.tracking_uri} ==")
-    champion = None
-    for alias in (tracking.CHAMPION, tracking.CHALLENGER, tracking.PREVIOUS):
-        version = registry.version_by_alias(alias)
-        if version is None:
-            print(f"  @{alias:<18} -")
-            continue
-        champion = version if alias == tracking.CHAMPION else champion
-        metric = task_spec(settings.task).primary_metric
+    metric = task_spec(settings.task).primary_metric
+
+    def line(version: tracking.Version) -> str:
         value = registry.holdout_metrics(version).get(metric)
         figure = "not evaluated" if value is None else f"{metric} {value:.4f}"
         status = version.tags.get(tracking.STATUS_TAG, "not validated")
-        commit = version.tags.get("git_commit", "?")[:10]
-        print(f"  @{alias:<18} v{version.version:<4} {status:<8} {figure}  commit {commit}")
+        promotion, commit = version.tags.get("promotion_decision", ""), version.tags.get("git_commit", "?")[:10]
+        return f"v{version.version:<4} {status:<13} {figure:<16} {promotion:<9} commit {commit}"
+
+    champion = registry.version_by_alias(tracking.CHAMPION)
+    for alias in (tracking.CHAMPION, tracking.CHALLENGER, tracking.PREVIOUS):
+        version = registry.version_by_alias(alias)
+        print(f"  @{alias:<18} {'-' if version is None else line(version)}")
+    recent = registry.versions()[-RECENT_VERSIONS:]
+    if recent:
+        print(f"\nThe {len(recent)} newest versions (validation, holdout {metric}, promotion decision):")
+        for version in reversed(recent):
+            print(f"  {line(version)}")
     root = settings.root.resolve()
     predictions = root / output_path(settings, "predictions.parquet")
     print("\nWhere to look:")
