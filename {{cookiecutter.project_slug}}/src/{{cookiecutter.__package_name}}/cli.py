@@ -33,6 +33,15 @@ COMMANDS = {
     "status": "{{ cookiecutter.__package_name }}.pipeline.status",
     "serve": "{{ cookiecutter.__package_name }}.serving.server",
     "monitor": "{{ cookiecutter.__package_name }}.monitoring.monitor",
+    "ingest": "{{ cookiecutter.__package_name }}.pipeline.ingest",
+    "score": "{{ cookiecutter.__package_name }}.pipeline.score",
+    "cycle": "{{ cookiecutter.__package_name }}.operate.cycle",
+    "publish": "{{ cookiecutter.__package_name }}.operate.publish",
+    "retention": "{{ cookiecutter.__package_name }}.operate.retention",
+    "dispatch": "{{ cookiecutter.__package_name }}.operate.dispatch",
+    "alert": "{{ cookiecutter.__package_name }}.operate.alert",
+    "breach-issue": "{{ cookiecutter.__package_name }}.operate.issue",
+    "replay": "{{ cookiecutter.__package_name }}.operate.replay",
 }
 
 

@@ -39,6 +39,9 @@ class DataConfig(Frozen):
 class EnvironmentPaths(Frozen):
     raw_dir: Path = Field(description="Folder of the raw inputs this environment reads (DVC-tracked)")
     output_dir: Path = Field(description="Where this environment writes features, predictions and metrics")
+    published_dir: Path = Field(
+        description="What the production cycle publishes, DVC-tracked: scored periods and the monitoring history"
+    )
 
 
 class TrackingConfig(Frozen):
@@ -115,6 +118,32 @@ class MonitorConfig(Frozen):
     retrain: RetrainPolicy
 
 
+class OperateConfig(Frozen):
+    period: Literal["month", "week"] = Field(description="Data arrives in periods of this length")
+    label_lag: int = Field(ge=0, description="Ground truth of a period arrives this many periods later")
+    window: int | None = Field(gt=0, description="Train on at most this many labelled periods (None: all)")
+    retrain_every: int = Field(gt=0, description="Retrain when the champion's newest data is this many periods old")
+    cooldown: int = Field(ge=0, description="Periods after a dispatched retraining in which evidence waits")
+    rollback_margin: float = Field(
+        ge=0, description="A new champion worse than the one it replaced by this much on its first labelled period"
+    )
+    data_branch: str = Field(description="The git branch holding the prod data pointers (monitor.yml writes it)")
+
+
+class AlertsConfig(Frozen):
+    webhook_env: str = Field(description="Environment variable (a CI secret) holding the webhook URL; unset: no post")
+    format: Literal["slack", "generic"] = Field(description='slack: {"text": ...}; generic: the event as JSON')
+    attempts: int = Field(gt=0, le=10, description="Deliveries tried before a failure is reported")
+    timeout_seconds: float = Field(gt=0, description="Seconds one delivery may take")
+
+
+class RetentionConfig(Frozen):
+    inference_log_max_mb: float = Field(gt=0, description="The inference log is rotated beyond this size")
+    inference_log_keep: int = Field(ge=0, description="Rotated inference logs kept")
+    inference_log_max_age_days: int = Field(gt=0, description="Rotated inference logs older than this are deleted")
+    archive_after_days: int = Field(gt=0, description="Versions older than this, holding no alias, are archived")
+
+
 class GuardConfig(Frozen):
     prod_paths: tuple[Path, ...] = Field(description="Paths only the prod environment may write to")
 
@@ -131,6 +160,9 @@ class Settings(Frozen):
     predict: PredictConfig
     serve: ServeConfig
     monitor: MonitorConfig
+    operate: OperateConfig
+    alerts: AlertsConfig
+    retention: RetentionConfig
     guard: GuardConfig
     root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
     tracking_uri: str = Field(default="", exclude=True, description="The MLflow store, resolved once by load_settings")
@@ -169,6 +201,11 @@ class Settings(Frozen):
     def output_dir(self) -> Path:
         """Where this environment's steps write (``environments.<env>.output_dir``)."""
         return self.environments[self.env].output_dir
+
+    @property
+    def published_dir(self) -> Path:
+        """What this environment's production cycle publishes (``environments.<env>.published_dir``)."""
+        return self.environments[self.env].published_dir
 
 
 def resolve_tracking_uri(configured: str, root: Path, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -229,6 +266,7 @@ def _blame(loc: tuple, origin: dict, default: str) -> str:
 MOVED = {
     ("data", "raw_dir"): "environments.<env>.raw_dir in params.yaml",
     ("data", "output_dir"): "environments.<env>.output_dir in params.yaml",
+    ("data", "published_dir"): "environments.<env>.published_dir in params.yaml",
 }
 
 

@@ -11,7 +11,8 @@ import {{ cookiecutter.__package_name }}
 
 PACKAGE = Path({{ cookiecutter.__package_name }}.__file__).parent
 NAME = PACKAGE.name
-# Each layer and the layers it may import. pipeline, serving and monitoring are peers: none imports another.
+# Each layer and the layers it may import. pipeline, serving and monitoring are peers: none imports another;
+# operate (the production cycle over time) stands above pipeline and monitoring.
 ALLOWED = {
     "config": set(),
     "core": {"config", "core"},
@@ -19,7 +20,8 @@ ALLOWED = {
     "pipeline": {"config", "core", "io", "pipeline"},
     "serving": {"config", "core", "io", "serving"},
     "monitoring": {"config", "core", "io", "monitoring"},
-    "cli": {"config", "core", "io", "pipeline", "serving", "monitoring", "cli"},
+    "operate": {"config", "core", "io", "pipeline", "monitoring", "operate"},
+    "cli": {"config", "core", "io", "pipeline", "serving", "monitoring", "operate", "cli"},
 }
 # Libraries only one layer may use.
 OWNED = {"mlflow": "io"}

@@ -27,6 +27,9 @@ NUMERIC = [
     "seats",
 ]
 WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+# What is only known once a flight has flown: its outcomes, the labels of both tasks among them. The production cycle
+# ingests a period's schedule without them and its outcomes operate.label_lag periods later (labels/<period>).
+OUTCOMES = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
 # The columns build_features reads from each raw table.
 RAW_COLUMNS = {
     "flights": ["year", "month", "day", "hour", "minute", "sched_dep_time", "sched_arr_time", "dep_delay", "arr_delay",
@@ -70,12 +73,31 @@ def flight_ids(flights: pd.DataFrame) -> pd.Series:
     return raw
 
 
-def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame, task: str) -> pd.DataFrame:
+def split_outcomes(flights: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the schedule, known ahead; the outcomes keyed by flight id, known once the flights have flown)."""
+    present = [c for c in OUTCOMES if c in flights.columns]
+    return flights.drop(columns=present), flights[present].assign(**{ID_COLUMN: flight_ids(flights)})
+
+
+def with_outcomes(schedule: pd.DataFrame, outcomes: pd.DataFrame | None) -> pd.DataFrame:
+    """The schedule with the outcomes that have arrived (missing ones stay empty: not flown, or not labelled yet)."""
+    keyed = schedule.drop(columns=[c for c in OUTCOMES if c in schedule.columns])
+    keyed = keyed.assign(**{ID_COLUMN: flight_ids(keyed)})
+    if outcomes is not None and not outcomes.empty:
+        keyed = keyed.merge(outcomes.drop_duplicates(ID_COLUMN, keep="last"), on=ID_COLUMN, how="left",
+                            validate="many_to_one")  # fmt: skip
+    missing = {c: float("nan") for c in OUTCOMES if c not in keyed.columns}
+    return keyed.assign(**missing).drop(columns=ID_COLUMN)
+
+
+def build_features(
+    flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame, task: str, *, labelled_only: bool = True
+) -> pd.DataFrame:
     """Join flights with the weather known before departure and plane facts; add the label of ``task``.
 
     Weather comes from the last complete hourly observation at the origin *before* the scheduled
-    departure hour, so nothing observed after the schedule leaks in. Cancelled flights (no
-    departure or arrival recorded) have no label and are dropped.
+    departure hour, so nothing observed after the schedule leaks in. Flights without a label (cancelled, or not
+    flown yet) are dropped, unless ``labelled_only`` is false (scoring): then their label is missing (NaN).
     """
     target, dtype, label = LABELS[task]
     frame = pd.DataFrame(
@@ -123,7 +145,7 @@ def build_features(flights: pd.DataFrame, weather: pd.DataFrame, planes: pd.Data
     for column in WEATHER:
         frame[column] = frame[column].astype("float64")
 
-    frame = frame[frame[target].notna()].astype({target: dtype})
+    frame = frame[frame[target].notna()].astype({target: dtype}) if labelled_only else frame
     frame = frame.drop_duplicates(ID_COLUMN)
     columns = [ID_COLUMN, TIME_COLUMN, *CATEGORICAL, *NUMERIC, target]
     return frame[columns].sort_values([TIME_COLUMN, ID_COLUMN]).reset_index(drop=True)

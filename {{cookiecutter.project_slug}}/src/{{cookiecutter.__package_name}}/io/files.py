@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
@@ -91,3 +92,12 @@ def write_atomic(settings: Settings, target: Path, writer: Callable[[Path], None
     with atomic_path(path) as tmp:
         writer(tmp)
     return path
+
+
+def rotate_log(path: Path, rotate: bool, delete: list[Path]) -> None:
+    """Rename the live log to ``<name>.<UTC timestamp>`` (a writer reopens the path on its next append), then delete
+    the rotated files the retention rules name."""
+    if rotate and path.is_file():
+        path.rename(path.with_name(f"{path.name}.{datetime.now(UTC):%Y%m%dT%H%M%S%f}"))
+    for old in delete:
+        old.unlink(missing_ok=True)

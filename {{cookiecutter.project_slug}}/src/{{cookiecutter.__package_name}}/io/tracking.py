@@ -228,6 +228,19 @@ class Registry:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.name, str(version), key, str(value))
 
+    def model_tags(self) -> dict[str, str]:
+        """The registered model's own tags (what concerns every version: e.g. when retraining was last dispatched)."""
+        try:
+            return dict(self.client.get_registered_model(self.name).tags or {})
+        except MlflowException:
+            return {}
+
+    def record_dispatch(self, version: str, episode: str, period: str) -> None:
+        """Retraining was dispatched for ``episode`` of champion ``version`` at ``period``: never again for it."""
+        episodes = [e for e in self.version(version).tags.get("retraining_episodes", "").split(",") if e]
+        self.tag(version, {"retraining_episodes": ",".join([*episodes, episode])})
+        self.client.set_registered_model_tag(self.name, "retraining_dispatched_at", period)
+
     def uri(self, alias_or_version: str) -> str:
         sep = "/" if str(alias_or_version).isdigit() else "@"
         return f"models:/{self.name}{sep}{alias_or_version}"
@@ -317,28 +330,41 @@ class Registry:
             for path in artifacts:
                 mlflow.log_artifact(str(path), artifact_dir)
 
-    # --- monitoring ------------------------------------------------------------------------------------------------
+    # --- the production cycle's runs ------------------------------------------------------------------------------
 
-    @property
-    def monitoring_experiment(self) -> str:
-        return f"{self.settings.tracking.experiment}-monitoring"
+    def experiment_name(self, purpose: str) -> str:
+        """``<experiment>-<purpose>``: scoring, monitoring, replay."""
+        return f"{self.settings.tracking.experiment}-{purpose}"
+
+    def log_published(
+        self,
+        name: str,
+        *,
+        experiment: str,
+        tags: Mapping[str, str],
+        metrics: Mapping[str, float] | None = None,
+        artifacts: tuple[Path, ...] = (),
+    ) -> str:
+        """Record one run of ``<experiment>-<purpose>`` with its tags, metrics and files; return the run id."""
+        experiment_id = _experiment(self.client, self.store, self.experiment_name(experiment))
+        with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
+            mlflow.set_tags(dict(tags))
+            if metrics:
+                mlflow.log_metrics(dict(metrics))
+            for path in artifacts:
+                mlflow.log_artifact(str(path), experiment)
+        return run.info.run_id
 
     def log_monitoring_window(
         self, name: str, *, tags: Mapping[str, str], metrics: Mapping[str, float], artifacts: tuple[Path, ...] = ()
     ) -> str:
         """Record one monitoring window as a run of ``<experiment>-monitoring``; return the run id."""
-        experiment = _experiment(self.client, self.store, self.monitoring_experiment)
-        with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
-            mlflow.set_tags(dict(tags))
-            mlflow.log_metrics(dict(metrics))
-            for path in artifacts:
-                mlflow.log_artifact(str(path), "monitoring")
-        return run.info.run_id
+        return self.log_published(name, experiment="monitoring", tags=tags, metrics=metrics, artifacts=artifacts)
 
     def monitoring_breaches(self, champion_version: str, limit: int) -> list[bool]:
         """Breach flags of the newest ``limit`` windows judged with ``champion_version`` in service, newest first."""
-        experiment = self.client.get_experiment_by_name(self.monitoring_experiment)
-        if experiment is None:
+        experiment = self.client.get_experiment_by_name(self.experiment_name("monitoring"))
+        if experiment is None or limit <= 0:
             return []
         runs = self.client.search_runs(
             [experiment.experiment_id],

@@ -18,7 +18,7 @@ STYLE = (
 )
 
 
-def _png(fig) -> str:
+def png(fig) -> str:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=80)
@@ -50,7 +50,7 @@ def distributions(reference: pd.DataFrame, current: pd.DataFrame, drift: pd.Data
             shares.plot.bar(ax=ax, legend=False)
         ax.set_title(f"{row.feature} (PSI {row.psi:.2f})", fontsize=9)
     axes[0][0].legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def scores(drift: pd.DataFrame) -> str:
@@ -58,21 +58,34 @@ def scores(drift: pd.DataFrame) -> str:
     ordered = drift.sort_values("psi")
     ax.barh(ordered["feature"], ordered["psi"], color=["tab:red" if d else "tab:gray" for d in ordered["drifted"]])
     ax.set(title="Population stability index per feature (red: drifted)", xlabel="PSI")
-    return _png(fig)
+    return png(fig)
+
+
+HISTORY_PANELS = (
+    ("feature_drift", "share of features drifted", "threshold"),
+    ("prediction_drift", "prediction drift (KS)", "threshold"),
+    ("performance", "champion's metric on labelled data", "reference"),
+)
 
 
 def history_plot(history: pd.DataFrame) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 2.8))
-    axes[0].plot(history["window"], history["share_drifted"], marker="o")
-    axes[0].set(title="share of features drifted", ylim=(0, 1))
-    if history["metric"].notna().any():
-        axes[1].plot(history["window"], history["metric"], marker="o", label="current")
-        axes[1].plot(history["window"], history["reference_metric"], linestyle="--", label="reference")
-        axes[1].legend(fontsize=8)
-    axes[1].set(title="performance over time")
-    for ax in axes:
-        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
-    return _png(fig)
+    """Each check over the periods (or windows) monitored: its value, its limit dashed, breaches in red."""
+    if history.empty:
+        return "<p>No history yet.</p>"
+    fig, axes = plt.subplots(1, len(HISTORY_PANELS), figsize=(13, 3))
+    for ax, (check, title, limit) in zip(axes, HISTORY_PANELS, strict=True):
+        rows = history[history["check"] == check].sort_values("period")
+        ax.set_title(title if not rows.empty else f"{title}: none yet", fontsize=9)
+        if rows.empty:
+            continue
+        ax.plot(rows["period"], rows["value"], marker="o", color="tab:blue")
+        if rows[limit].notna().any():
+            ax.plot(rows["period"], rows[limit], linestyle="--", color="grey", label=limit)
+            ax.legend(fontsize=7)
+        breached = rows[rows["breach"].astype(bool)]
+        ax.scatter(breached["period"], breached["value"], color="tab:red", zorder=3)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+    return png(fig)
 
 
 def render(

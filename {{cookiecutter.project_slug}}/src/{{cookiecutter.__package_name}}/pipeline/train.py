@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 
 from {{ cookiecutter.__package_name }}.config import PARAMS_FILE, Settings
+from {{ cookiecutter.__package_name }}.core import periods as P
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split, split_rule
 from {{ cookiecutter.__package_name }}.core.model import SEARCH_SPACE, make_pipeline
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
@@ -45,6 +46,15 @@ def tune(settings: Settings, spec: TaskSpec, model, x: pd.DataFrame, y: pd.Serie
     return {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
 
 
+def window_tags(settings: Settings, features: pd.DataFrame) -> dict[str, str]:
+    """The periods the model learned from (``data_from`` .. ``data_through``): the cycle's schedule counts from the
+    newest, and monitoring samples its reference from them."""
+    if not settings.data.time_column or features.empty:
+        return {}
+    periods = P.periods_of(features[settings.data.time_column], settings.operate.period)
+    return {"data_from": periods.min(), "data_through": periods.max()}
+
+
 def run(settings: Settings, features: pd.DataFrame) -> tuple[TrainRecord, dict[str, float]]:
     """Fit, log and register; returns the training record and the training-split metrics."""
     data, spec = settings.data, task_spec(settings.task)
@@ -69,7 +79,7 @@ def run(settings: Settings, features: pd.DataFrame) -> tuple[TrainRecord, dict[s
         example,
         getattr(model, spec.pyfunc_predict_fn)(example),
         predict_fn=spec.pyfunc_predict_fn,
-        tags={**lineage, "split": split_rule(settings).describe()},
+        tags={**lineage, **window_tags(settings, features), "split": split_rule(settings).describe()},
         params={
             **{f"model.{k}": v for k, v in params.items()},
             **{f"threshold.{k}": v for k, v in settings.validate_.thresholds.items()},

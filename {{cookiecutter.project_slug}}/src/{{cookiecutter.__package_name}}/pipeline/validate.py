@@ -10,6 +10,7 @@ from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import gate
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
+from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 from {{ cookiecutter.__package_name }}.pipeline._common import read_record
 
 HELP = "Check the trained version (signature, lineage tags, thresholds, slice floor); PASSED makes it @challenger"
@@ -77,4 +78,6 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  alias @{tracking.CHALLENGER} -> v{version}")
     else:
         print(f"  v{version} tagged {tracking.STATUS_TAG}=FAILED; @{tracking.CHAMPION} was not touched")
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in report.verdict.checks if not c.passed)
+        announce(settings, Alert("gate-failed", f"v{version} failed the validation gate", {"failed checks": failed}))
     return 0 if report.passed else 1
