@@ -39,8 +39,9 @@ def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
 
 def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     """bake -> bare remote -> PR green, a failing unit test red -> merge -> integration green -> release/1.0 trains,
-    validates, promotes: the prod champion's lineage names the release commit, which carries the model tag ->
-    scheduled monitoring breaches twice and dispatches production training."""
+    validates, promotes on the first load of prod data: the prod champion's lineage names the release commit and the
+    tracked data, and the commit carries the model tag; a second release keeps the champion -> the monthly cycle
+    runs twice (ingest, score, monitor, publish to the data branch) and dispatches retraining once per episode."""
     home = tmp_path / "home"
     home.mkdir()
     env = tool_env(home)
@@ -80,7 +81,12 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     assert integration.returncode == 0, integration.stdout[-4000:]
     assert "Job succeeded" in integration.stdout
 
-    # Cut release/1.0: the release workflow trains on the full year, validates and promotes in the prod registry.
+    # Production's first load: January to May 2013 arrive (labels through April), published to the data branch and
+    # the DVC remote. Then cut release/1.0: the release workflow fetches that data, trains on the labelled window,
+    # validates and promotes in the prod registry.
+    project.run("make", "ingest", "ENV=prod", "UNTIL=2013-05", timeout=900)
+    project.run("make", "publish", "ENV=prod", timeout=900)
+    assert data_commits(origin) == 1
     project.run("git", "switch", "-q", "-c", "release/1.0")
     project.run("git", "push", "-q", "origin", "release/1.0")
     release = project.run("make", "act-release", timeout=2400, check=False)
@@ -90,6 +96,8 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     assert tags is not None, "no prod champion after the release run"
     assert tags["git_commit"] == head and tags["git_branch"] == "release/1.0" and tags["git_dirty"] == "false"
     assert tags["environment"] == "prod" and tags["model_validation_status"] == "PASSED"
+    assert (tags["data_from"], tags["data_through"]) == ("2013-01", "2013-04")  # never data not labelled by May
+    assert json.loads(tags["data_md5"])["data/full"] == published_md5(origin, "data/full.dvc")  # tracked, not rebuilt
     tagged = subprocess.run(["git", "rev-parse", "model-prod-v1^{commit}"], cwd=origin, capture_output=True, text=True)
     assert tagged.stdout.strip() == head
 
@@ -100,12 +108,35 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     assert "@champion is still v1, released earlier as model-prod-v1: nothing to tag" in again.stdout
     assert champion_tags(project, "flight_delays_prod")["git_commit"] == head
 
-    # Scheduled monitoring of prod: the latest months drift; the second breach makes retraining due, and the
-    # dispatch job starts the release workflow (under act it prints the gh command, as GitHub is not reachable).
-    first = project.run("make", "act-monitor", timeout=1800, check=False)
-    assert first.returncode == 0, first.stdout[-4000:]
-    assert "retraining due: false" in first.stdout and "would run gh workflow run" not in first.stdout
-    second = project.run("make", "act-monitor", timeout=1800, check=False)
-    assert second.returncode == 0, second.stdout[-4000:]
-    assert "retraining due: true" in second.stdout
-    assert "act: would run gh workflow run release.yml --ref release/1.0" in second.stdout
+    # The monthly cycle, twice under act: June then July arrive (with May's and June's labels), are scored,
+    # monitored and published; a breach opens or updates the issue; retraining is dispatched once per episode.
+    before = data_commits(origin)
+    runs = [project.run("make", "act-monitor", timeout=1800, check=False) for _ in range(2)]
+    for run, period in zip(runs, ("2013-06", "2013-07"), strict=True):
+        assert f"== cycle (prod): {period} ==" in run.stdout, run.stdout[-4000:]
+        assert job_result(run.stdout, "cycle") == ("failed" if "BREACH:" in run.stdout else "succeeded")
+    assert data_commits(origin) == before + 2  # each cycle's data and records are on the data branch
+    dispatches = [line for run in runs for line in run.stdout.splitlines()
+                  if "act: would run gh workflow run release.yml --ref release/1.0" in line]  # fmt: skip
+    due = [re.search(r"retraining due: (true|false)", run.stdout).group(1) for run in runs]
+    assert len(dispatches) == due.count("true") <= 2
+    # Monitoring July again, on this machine, with what the last cycle published: the episode is not dispatched again.
+    project.run("make", "data", "ENV=prod", timeout=900)
+    again = project.run("make", "monitor", "ENV=prod", check=False, timeout=900)
+    assert "== monitor (prod) ==" in again.stdout and "period                                       2013-07" in again.stdout
+    if due[-1] == "true":
+        assert "retraining due: false" in again.stdout and "already dispatched" in again.stdout
+
+
+def data_commits(origin: Path) -> int:
+    """Commits on the bare remote's data branch (0 before the first publish)."""
+    count = subprocess.run(["git", "rev-list", "--count", "data"], cwd=origin, capture_output=True, text=True)
+    return int(count.stdout.strip()) if count.returncode == 0 else 0
+
+
+def published_md5(origin: Path, pointer: str) -> str:
+    """The md5 of a DVC pointer on the bare remote's data branch."""
+    import yaml
+
+    text = subprocess.run(["git", "show", f"data:{pointer}"], cwd=origin, capture_output=True, text=True, check=True)
+    return yaml.safe_load(text.stdout)["outs"][0]["md5"]

@@ -135,7 +135,7 @@ def test_rulesets_require_the_pull_request_checks(baked: Baked) -> None:
 
 
 def test_only_the_retraining_dispatch_can_start_workflows(baked: Baked) -> None:
-    """`actions: write` is held by one job: the one that runs when monitoring says retraining is due."""
+    """`actions: write` is held by one job: the one that runs when the cycle says retraining is due."""
     holders = [
         (name, job_name)
         for name, workflow in workflows(baked).items()
@@ -144,5 +144,22 @@ def test_only_the_retraining_dispatch_can_start_workflows(baked: Baked) -> None:
     ]
     assert holders == [("monitor.yml", "retrain")]
     job = workflows(baked)["monitor.yml"]["jobs"]["retrain"]
-    assert job["needs"] == "monitor" and "needs.monitor.outputs.retrain == 'true'" in job["if"]
-    assert any(step.get("run") == "make dispatch-retraining" for step in job["steps"])
+    assert job["needs"] == "cycle" and "needs.cycle.outputs.retrain == 'true'" in job["if"]
+    assert any(step.get("run") == "make dispatch-retraining ENV=prod" for step in job["steps"])
+
+
+def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked) -> None:
+    """contents: write where data pointers or tags are pushed; issues: write for the breach's issue; nowhere else."""
+    writers = {
+        (name, job_name, scope)
+        for name, workflow in workflows(baked).items()
+        for job_name, job in workflow["jobs"].items()
+        for scope, level in (job.get("permissions") or {}).items()
+        if level == "write"
+    }
+    assert writers == {
+        ("monitor.yml", "cycle", "contents"),
+        ("monitor.yml", "issue", "issues"),
+        ("monitor.yml", "retrain", "actions"),
+        ("release.yml", "batch-inference", "contents"),
+    }

@@ -123,7 +123,7 @@ class OperateConfig(Frozen):
     label_lag: int = Field(ge=0, description="Ground truth of a period arrives this many periods later")
     window: int | None = Field(gt=0, description="Train on at most this many labelled periods (None: all)")
     retrain_every: int = Field(gt=0, description="Retrain when the champion's newest data is this many periods old")
-    cooldown: int = Field(ge=0, description="Periods after a dispatched retraining in which evidence waits")
+    cooldown: int = Field(ge=0, description="Evidence waits this many periods after a dispatched retraining")
     rollback_margin: float = Field(
         ge=0, description="A new champion worse than the one it replaced by this much on its first labelled period"
     )

@@ -104,7 +104,7 @@ def decide_retraining(
 
     ``records`` are the current champion's periods, newest first. An episode is the champion and the newest period of
     the evidence: monitoring the same period again finds its episode already dispatched and does nothing; a new
-    breaching period is a new episode, unless it falls within ``operate.cooldown`` periods of the last dispatch.
+    breaching period is a new episode, unless it is ``operate.cooldown`` periods or fewer after the last dispatch.
     """
     unit = operate.period
     newest = records[0] if records else None
@@ -124,7 +124,7 @@ def decide_retraining(
     episode = f"v{champion}:{trigger}:{evidence}"
     if episode in dispatched:
         return Retraining(False, trigger, episode, f"{why}: already dispatched for this episode")
-    if last_dispatch is not None and distance(last_dispatch, period, unit) < operate.cooldown:
+    if last_dispatch is not None and distance(last_dispatch, period, unit) <= operate.cooldown:
         return Retraining(False, trigger, episode, f"{why}, but within the cool-down after {last_dispatch}")
     return Retraining(True, trigger, episode, why)
 

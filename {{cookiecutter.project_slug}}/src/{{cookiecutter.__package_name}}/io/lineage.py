@@ -75,6 +75,8 @@ def lineage_tags(settings: Settings, inputs: list[Path]) -> dict[str, str]:
         "environment": settings.env,
         "python_version": platform.python_version(),
     }
+    if os.environ.get("RETRAINING_TRIGGER"):  # why production training ran (release.yml's dispatch input)
+        tags["retraining_trigger"] = os.environ["RETRAINING_TRIGGER"]
     if os.environ.get("GITHUB_RUN_ID"):
         tags["ci_run_id"] = os.environ["GITHUB_RUN_ID"]
         tags["ci_run_url"] = (

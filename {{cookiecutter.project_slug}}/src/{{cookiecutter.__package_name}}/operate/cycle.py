@@ -123,4 +123,7 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         monitor.write_workflow_outputs(outcome)
         ci.set_outputs({"rolled_back": bool(done.checked and done.checked.rolled_back)})
     print(f"retraining due: {str(outcome.retraining.due).lower()} ({outcome.retraining.reason})")
-    return monitor.BREACH_EXIT if outcome.breach else 0
+    if outcome.breach:
+        print(f"  BREACH: {', '.join(outcome.verdict.reasons)} (exit status 3)")
+        return monitor.BREACH_EXIT
+    return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.io import tracking
@@ -14,10 +15,12 @@ from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 HELP = "Dispatch release.yml on the newest release branch for a retraining episode (once per episode), and alert"
 
 
-def newest_release_branch(prefix: str) -> str | None:
+def newest_release_branch(root: Path, prefix: str) -> str | None:
     """The highest-versioned ``<prefix>*`` branch on origin."""
     command = ["git", "for-each-ref", "--sort=-version:refname", "--format=%(refname:lstrip=3)"]
-    listed = subprocess.run([*command, f"refs/remotes/origin/{prefix}*"], capture_output=True, text=True, check=False)
+    listed = subprocess.run(
+        [*command, f"refs/remotes/origin/{prefix}*"], capture_output=True, text=True, check=False, cwd=root
+    )
     branches = listed.stdout.split()
     return branches[0] if branches else None
 
@@ -37,7 +40,7 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     if args.episode in champion.tags.get("retraining_episodes", "").split(","):
         print(f"episode {args.episode} was dispatched already: nothing to do")
         return 0
-    branch = newest_release_branch(args.prefix)
+    branch = newest_release_branch(settings.root, args.prefix)
     if branch is None:
         print(f"error: no {args.prefix}* branch on origin: cut a release first (RELEASING.md)")
         return 1
@@ -45,7 +48,7 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     if os.environ.get("ACT"):
         print(f"act: would run {' '.join(command)}")
     else:
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, cwd=settings.root)
         print(f"dispatched release.yml on {branch}")
     registry.record_dispatch(champion.version, args.episode, args.period)
     announce(settings, Alert("retraining-dispatched", f"production training dispatched on {branch}",

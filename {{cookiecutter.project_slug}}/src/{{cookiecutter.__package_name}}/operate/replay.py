@@ -52,6 +52,15 @@ class Month:
     rolled_back: bool = False
 
 
+def merge(base: dict, changes: dict) -> None:
+    """Deep-merge ``changes`` into ``base`` (nested mappings key by key)."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+
+
 def workspace(project: Path, folder: Path, overrides: dict | None = None) -> Path:
     """A fresh project copy of the configuration only: its own git repository, DVC remote and MLflow store."""
     if folder.exists():
@@ -62,9 +71,7 @@ def workspace(project: Path, folder: Path, overrides: dict | None = None) -> Pat
     shutil.copytree(project / "configs", folder / "configs")
     params = yaml.safe_load((folder / PARAMS_FILE).read_text())
     params["tracking"]["uri"] = ""  # the workspace's own mlflow.db, never the team's store
-    for key, value in (overrides or {}).items():
-        section, name = key.split(".", 1)
-        params.setdefault(section, {})[name] = value
+    merge(params, overrides or {})
     (folder / PARAMS_FILE).write_text(yaml.safe_dump(params, sort_keys=False))
     (folder / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/data/prod/\n/.dvc-remote/\n")
     for command in (

@@ -55,6 +55,9 @@ def run(settings: Settings, version: str, *, dry_run: bool = False) -> Report:
     )
     if verdict.passed:
         registry.set_alias(tracking.CHALLENGER, version)
+    else:
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in verdict.checks if not c.passed)
+        announce(settings, Alert("gate-failed", f"v{version} failed the validation gate", {"failed checks": failed}))
     return Report(version, verdict)
 
 
@@ -78,6 +81,4 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  alias @{tracking.CHALLENGER} -> v{version}")
     else:
         print(f"  v{version} tagged {tracking.STATUS_TAG}=FAILED; @{tracking.CHAMPION} was not touched")
-        failed = "; ".join(f"{c.name}: {c.detail}" for c in report.verdict.checks if not c.passed)
-        announce(settings, Alert("gate-failed", f"v{version} failed the validation gate", {"failed checks": failed}))
     return 0 if report.passed else 1
