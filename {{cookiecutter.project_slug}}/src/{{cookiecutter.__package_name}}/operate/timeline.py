@@ -98,6 +98,7 @@ def render(settings: Settings, registry: tracking.Registry, months: Sequence) ->
         f"<tr><td>v{v.version}</td><td>{html.escape(v.tags.get('retraining_trigger', '-'))}</td>"
         f"<td>{html.escape(v.tags.get('retraining_period', '-'))}</td>"
         f"<td>{html.escape(v.tags.get('data_from', '?'))} .. {html.escape(v.tags.get('data_through', '?'))}</td>"
+        f"<td>{html.escape(v.tags.get(tracking.STATUS_TAG, '-'))}</td>"
         f"<td>{html.escape(v.tags.get('promotion_decision', '-'))}</td>"
         f"<td>{html.escape(v.tags.get('post_promotion_check', '-'))}</td></tr>"
         for v in registry.versions()
@@ -112,5 +113,5 @@ def render(settings: Settings, registry: tracking.Registry, months: Sequence) ->
         f"</head><body><h1>{html.escape(title)}</h1><ul>{''.join(f'<li>{html.escape(f)}</li>' for f in facts)}</ul>"
         f"{plots(settings, months)}<h2>Month by month</h2><table>{header}{rows}</table>"
         "<h2>Versions</h2><table><tr><th>version</th><th>trigger</th><th>period</th><th>learned from</th>"
-        f"<th>promotion</th><th>after promotion</th></tr>{versions}</table></body></html>"
+        f"<th>gate</th><th>promotion</th><th>after promotion</th></tr>{versions}</table></body></html>"
     )
