@@ -109,3 +109,39 @@ def test_a_table_the_pipeline_cannot_use_stops_the_first_step(tmp_path: Path, ca
     assert len(errors) == 1 and message in errors[0], captured.err
     assert "Traceback" not in captured.err + captured.out
     assert not (root / "mlflow.db").exists() and not (root / "data" / "dev" / "features.parquet").exists()
+
+
+def test_your_csv_takes_new_files_and_late_labels_by_id(tmp_path: Path, capsys) -> None:
+    """`ingest --file` adds a file with the same columns as a new DVC snapshot; rows come without a label first, then a
+    later file labels them by id; a file with other columns is refused in one line."""
+    import subprocess
+    import sys
+
+    frame = breast_cancer().sample(frac=1, random_state=0).reset_index(drop=True)
+    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="D")
+
+    def with_time(doc: dict) -> None:
+        doc["data"].update(id_column="row_id", time_column="when")
+        doc["operate"]["window"] = None  # every period, to count the rows
+
+    root = own_project(tmp_path, frame.head(400), "classification", "benign", with_time)
+    for command in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"]):
+        subprocess.run(command, cwd=root, check=True)
+    arrived, labels = frame.iloc[400:].assign(benign=None), frame.iloc[400:]
+    for name, part in (("arrived.csv", arrived), ("labels.csv", labels), ("other.csv", frame.drop(columns="when"))):
+        part.to_csv(root / name, index=False)
+
+    def labelled_rows() -> int:
+        assert main(["features", "--env", "dev", "--root", str(root)]) == 0
+        return len(pd.read_parquet(root / "data" / "dev" / "features.parquet"))
+
+    assert labelled_rows() == 400
+    assert main(["ingest", "--env", "dev", "--root", str(root), "--file", str(root / "arrived.csv")]) == 0
+    assert labelled_rows() == 400  # the new rows have no label yet
+    assert main(["ingest", "--env", "dev", "--root", str(root), "--file", str(root / "labels.csv")]) == 0
+    assert labelled_rows() == len(frame)
+    assert len(list((root / "data" / "raw" / "own-increments").glob("*.csv"))) == 2
+    capsys.readouterr()
+    assert main(["ingest", "--env", "dev", "--root", str(root), "--file", str(root / "other.csv")]) == 1
+    assert "its columns differ from data/raw/own.csv's (missing: when" in capsys.readouterr().err

