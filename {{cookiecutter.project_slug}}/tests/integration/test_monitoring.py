@@ -12,6 +12,7 @@ from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.published import read_history
 
 from .conftest import copy_project, edit_yaml
 
@@ -46,8 +47,9 @@ def test_later_season_is_drift_and_same_period_is_not(monitored: Path, capsys) -
     same = capsys.readouterr().out
     assert re.search(r"features drifted\s+0 of \d+ ", same), same
     assert "BREACH" not in same
-    history = pd.read_parquet(monitored / "data" / "dev" / "monitoring" / "history.parquet")
-    assert history["breach"].tolist()[-2:] == [True, False]
+    history = read_history(load_settings("dev", monitored))
+    runs = history.groupby("run", sort=True)["breach"].any()  # window runs are named by their UTC time
+    assert runs.tolist()[-2:] == [True, False]
 
 
 def test_performance_with_ground_truth_is_the_champions_metric_on_the_window(monitored: Path) -> None:
@@ -58,13 +60,14 @@ def test_performance_with_ground_truth_is_the_champions_metric_on_the_window(mon
     truth = monitored / "truth.parquet"
     features[[settings.data.id_column, settings.data.target]].to_parquet(truth)
     assert monitor(monitored, "--ground-truth", str(truth)) == BREACH  # the late season drifts, labels or not
-    recorded = pd.read_parquet(monitored / "data" / "dev" / "monitoring" / "history.parquet").iloc[-1]
+    history = read_history(settings)
+    recorded = history[(history["run"] == history["run"].max()) & (history["check"] == "performance")].iloc[0]
     champion = tracking.connect(settings).load_alias(tracking.CHAMPION)
     batch = pd.read_parquet(monitored / "data" / "dev" / "batch.parquet")
     labels = batch.merge(features[[settings.data.id_column, settings.data.target]], on=settings.data.id_column)
     expected = spec.metrics(labels[settings.data.target].to_numpy(), spec.scores(champion.model, labels))
-    assert recorded["metric"] == pytest.approx(expected[spec.primary_metric], rel=1e-9)
-    page = (monitored / "reports" / "monitoring" / "dev-latest.html").read_text()
+    assert recorded["value"] == pytest.approx(expected[spec.primary_metric], rel=1e-9)
+    page = (monitored / "data" / "published-dev" / "reports" / "dev-latest.html").read_text()
     assert page.count("data:image/png") >= 3 and "Per feature" in page
 
 
@@ -81,3 +84,13 @@ def test_retraining_counts_the_breaches_of_the_current_champion_only(monitored: 
     registry.set_alias(tracking.CHAMPION, second)  # as a promotion after the retraining would
     assert monitor(monitored) == BREACH
     assert retraining_due(capsys.readouterr().out) == [False]
+
+
+def test_a_breach_in_a_workflow_fails_the_step_and_hands_on_its_verdict(monitored: Path, tmp_path: Path, capsys) -> None:
+    """In CI (--workflow) a breach still exits 3, so the job shows red, and the next jobs get breach=true."""
+    outputs = tmp_path / "github_output"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_OUTPUT", str(outputs))
+        assert monitor(monitored, "--workflow") == BREACH
+    assert "breach=true" in outputs.read_text().splitlines()
+    assert "alert breach: not sent" in capsys.readouterr().err  # no webhook configured here, and it says so

@@ -276,7 +276,7 @@ def monitor_table(settings: Settings, current: pd.DataFrame, source: str, truth:
     verdict = judge_window(spec, monitor, drifted=drift["drifted"].tolist(), prediction_ks=predictions["statistic"],
                            prediction_p_value=predictions["p_value"], metric=metric,
                            reference_metric=reference_metric)  # fmt: skip
-    run = datetime.now(UTC).strftime("window-%Y-%m-%dT%H-%M-%S")
+    run = datetime.now(UTC).strftime("window-%Y-%m-%dT%H-%M-%S.%f")
     performance = (
         {}
         if metric is None
