@@ -20,6 +20,7 @@ from {{ cookiecutter.__package_name }}.io import tracking
 from .conftest import copy_project, edit_yaml
 
 pytestmark = pytest.mark.integration
+PACKAGE = "{{ cookiecutter.__package_name }}"
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def contested(tmp_path: Path) -> tuple[Path, tracking.Registry]:
 
 
 def step(root: Path, name: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "{{ cookiecutter.__package_name }}", name, "--env", "dev", "--root", str(root)]
+    command = [sys.executable, "-m", PACKAGE, name, "--env", "dev", "--root", str(root)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -72,7 +73,7 @@ def test_a_promote_racing_a_rollback_does_not_undo_it(contested, tmp_path: Path)
     root, registry = contested
     store = Path(registry.settings.tracking_uri.removeprefix("sqlite:///"))
     log = tmp_path / "promote.err"
-    command = [sys.executable, "-m", "{{ cookiecutter.__package_name }}", "promote", "--env", "dev", "--root", str(root)]
+    command = [sys.executable, "-m", PACKAGE, "promote", "--env", "dev", "--root", str(root)]
     with store.with_suffix(".aliases.lock").open("a") as lock, log.open("w") as err:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the rollback's process: it holds the aliases while promote compares
         promote = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)

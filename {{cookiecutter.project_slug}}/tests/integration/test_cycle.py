@@ -23,6 +23,7 @@ from {{ cookiecutter.__package_name }}.operate import replay
 from .conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
+PACKAGE = "{{ cookiecutter.__package_name }}"
 QUICK = {"train": {"model": {"max_iter": 40}}, "monitor": {"reference_rows": 3000}}
 # ~2,000 flights a month judge the cycle's mechanics, not the sample's quality (as in conftest.copy_project)
 GATE = {
@@ -74,7 +75,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory):
 
 def cli(settings, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """A command of the project, run as a user would, in the replay's workspace."""
-    command = [sys.executable, "-m", "{{ cookiecutter.__package_name }}", *args, "--env", "prod", "--root", str(settings.root)]
+    command = [sys.executable, "-m", PACKAGE, *args, "--env", "prod", "--root", str(settings.root)]
     environ = {k: v for k, v in os.environ.items() if k not in {"ALERT_WEBHOOK_URL", "MLFLOW_TRACKING_URI"}}
     return subprocess.run(command, capture_output=True, text=True, env={**environ, **(env or {})}, timeout=600)
 

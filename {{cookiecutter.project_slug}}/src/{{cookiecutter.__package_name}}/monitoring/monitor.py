@@ -34,7 +34,13 @@ from {{ cookiecutter.__package_name }}.core.policy import (
 )
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
-from {{ cookiecutter.__package_name }}.io.data import DataError, feature_table, output_path, period_files, read_features
+from {{ cookiecutter.__package_name }}.io.data import (
+    DataError,
+    feature_table,
+    output_path,
+    period_files,
+    read_features,
+)
 from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 from {{ cookiecutter.__package_name }}.io.published import (
     HISTORY,

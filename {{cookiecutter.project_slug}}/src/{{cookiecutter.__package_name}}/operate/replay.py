@@ -26,7 +26,15 @@ from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 from {{ cookiecutter.__package_name }}.io.upstream import BUNDLED, upstream_tables
 from {{ cookiecutter.__package_name }}.monitoring import monitor
 from {{ cookiecutter.__package_name }}.operate import cycle, publish, timeline
-from {{ cookiecutter.__package_name }}.pipeline import evaluate, features, ingest, promote, score, train, validate
+from {{ cookiecutter.__package_name }}.pipeline import (
+    evaluate,
+    features,
+    ingest,
+    promote,
+    score,
+    train,
+    validate,
+)
 from {{ cookiecutter.__package_name }}.pipeline._common import write_record
 
 HELP = "Replay production month by month in a workspace of its own (replay/); ends with a timeline report"
