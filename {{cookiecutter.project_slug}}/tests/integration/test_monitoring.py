@@ -86,7 +86,7 @@ def test_retraining_counts_the_breaches_of_the_current_champion_only(monitored: 
     assert retraining_due(capsys.readouterr().out) == [False]
 
 
-def test_a_breach_in_a_workflow_fails_the_step_and_hands_on_its_verdict(monitored: Path, tmp_path: Path, capsys) -> None:
+def test_a_breach_in_a_workflow_fails_the_step(monitored: Path, tmp_path: Path, capsys) -> None:
     """In CI (--workflow) a breach still exits 3, so the job shows red, and the next jobs get breach=true."""
     outputs = tmp_path / "github_output"
     with pytest.MonkeyPatch.context() as patch:
