@@ -116,7 +116,6 @@ def project_python(bakes: dict[str, Baked]) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("gates")
 def test_random_answers_bake_a_working_project_or_are_refused(tmp_path_factory, project_python: Path) -> None:
     """Random, mostly hostile answers, baked for real: either exit 1 with exactly validate()'s ERROR lines, no
     traceback and no folder written, or a project whose own unit tests pass."""

@@ -83,10 +83,10 @@ def test_a_public_table_goes_green_with_configuration_only(tmp_path: Path, name:
 
 UNUSABLE = {
     "missing column": (lambda f: f.drop(columns="benign"), None, "no column benign (data.target)"),
-    "one class in the holdout": (
+    "one class in a time split": (  # sorted by label: each side of a cut by time holds one class
         lambda f: f.assign(when=pd.date_range("2020-01-01", periods=len(f), freq="D")),
         lambda doc: doc["data"].update(time_column="when"),
-        "the holdout (time: the latest 20% of rows by when) holds a single value of benign",
+        "(time: the latest 20% of rows by when) holds a single value of benign",
     ),
     "too few rows": (lambda f: f.sample(60, random_state=0), None, "only 60 rows have a value of data.target 'benign'"),
     "text label": (
