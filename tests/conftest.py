@@ -76,6 +76,24 @@ def config_id(config: dict) -> str:
     return label + ("-edge" if "project_slug" in config else "")
 
 
+def _minutes(item: pytest.Item) -> float:
+    return item.get_closest_marker("heavy").kwargs["minutes"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heavy scenarios start first, split across the two workers: `-n 2 --dist worksteal` gives each worker one
+    contiguous half of this list and steals only from the tails, so a scenario of many minutes that started late
+    would be the whole run's tail."""
+    heavy = sorted((item for item in items if item.get_closest_marker("heavy")), key=_minutes, reverse=True)
+    light = [item for item in items if not item.get_closest_marker("heavy")]
+    halves: tuple[list, list] = ([], [])
+    for item in heavy:  # longest first, each to the lighter half
+        min(halves, key=lambda half: sum(map(_minutes, half))).append(item)
+    fill = max(0, len(items) // 2 - len(halves[0]))
+    items[:] = halves[0] + light[:fill] + halves[1] + light[fill:]
+
+
 def tool_env(home: Path) -> dict[str, str]:
     """An environment with no git identity and the DVC remote under a private XDG_DATA_HOME."""
     # PYTHONDONTWRITEBYTECODE would make every process of a bake (CLI, dvc, act's steps) recompile mlflow, pandas and

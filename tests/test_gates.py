@@ -59,6 +59,7 @@ INTEGRATION = [DEFAULT, next(c for c in MATRIX if c["task"] == "regression")]
 TASK_FREE = "--ignore=tests/integration/test_own_data.py --ignore=tests/integration/test_concurrency.py"
 
 
+@pytest.mark.heavy(minutes=6)
 @pytest.mark.parametrize("config", INTEGRATION, ids=config_id)
 def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:
     """The baked project's own integration tests (whole pipeline, tiny sample, temporary store) pass, for each task,
@@ -77,6 +78,7 @@ def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp
     assert not team.exists(), "the integration tests wrote to the team registry"
 
 
+@pytest.mark.heavy(minutes=4)
 def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
     """Fresh default bake: `make setup pipeline` prints the champion; a second run skips every DVC stage; editing any
     module the stages import marks them changed; a clone of the committed result pulls with a bare `dvc pull`."""

@@ -37,6 +37,7 @@ def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
 
 
+@pytest.mark.heavy(minutes=15)
 def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     """bake -> bare remote -> PR green, a failing unit test red -> merge -> integration green -> release/1.0 trains,
     validates, promotes on the first load of prod data: the prod champion's lineage names the release commit and the
