@@ -37,12 +37,8 @@ def champion_tags(project: Baked, model: str) -> dict[str, str] | None:
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
 
 
-@pytest.mark.heavy(minutes=15)
-def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
-    """bake -> bare remote -> PR green, a failing unit test red -> merge -> integration green -> release/1.0 trains,
-    validates, promotes on the first load of prod data: the prod champion's lineage names the release commit and the
-    tracked data, and the commit carries the model tag; a second release keeps the champion -> the monthly cycle
-    runs twice (ingest, score, monitor, publish to the data branch) and dispatches retraining once per episode."""
+def pushed_bake(tmp_path: Path) -> tuple[Baked, Path]:
+    """A default bake with main and dev pushed to a bare remote, set up: (the project, the remote)."""
     home = tmp_path / "home"
     home.mkdir()
     env = tool_env(home)
@@ -53,6 +49,13 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     project.run("git", "remote", "add", "origin", str(origin))
     project.run("git", "push", "-q", "origin", "main", "dev")
     project.run("make", "setup", timeout=900)
+    return project, origin
+
+
+@pytest.mark.heavy(minutes=6)
+def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
+    """bake -> bare remote -> PR green, a failing unit test red and nothing promoted -> merge -> integration green."""
+    project, _ = pushed_bake(tmp_path)
 
     # A developer's commit on dev: the pull-request workflow runs green.
     (project.path / "tests" / "unit" / "test_dev_change.py").write_text(PASSING_TEST)
@@ -83,6 +86,16 @@ def test_pull_request_integration_and_release_with_act(tmp_path: Path) -> None:
     integration = project.run("make", "act-integration", narrowed, timeout=1800, check=False)
     assert integration.returncode == 0, integration.stdout[-4000:]
     assert "1 passed" in integration.stdout and "Job succeeded" in integration.stdout
+
+
+@pytest.mark.heavy(minutes=12)
+def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
+    """release/1.0 trains, validates, promotes on the first load of prod data: the prod champion's lineage names the
+    release commit and the tracked data, and the commit carries the model tag; a second release keeps the champion ->
+    the monthly cycle runs twice (ingest, score, monitor, publish to the data branch) and dispatches retraining once
+    per episode."""
+    project, origin = pushed_bake(tmp_path)
+    project.run("git", "switch", "-q", "main")
 
     # Production's first load: January to May 2013 arrive (labels through April), published to the data branch and
     # the DVC remote. Then cut release/1.0: the release workflow fetches that data, trains on the labelled window,
