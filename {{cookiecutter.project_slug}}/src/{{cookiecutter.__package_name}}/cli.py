@@ -32,6 +32,7 @@ COMMANDS = {
     "predict": "{{ cookiecutter.__package_name }}.pipeline.predict",
     "status": "{{ cookiecutter.__package_name }}.pipeline.status",
     "serve": "{{ cookiecutter.__package_name }}.serving.server",
+    "smoke": "{{ cookiecutter.__package_name }}.serving.smoke",
     "monitor": "{{ cookiecutter.__package_name }}.monitoring.monitor",
     "ingest": "{{ cookiecutter.__package_name }}.pipeline.ingest",
     "score": "{{ cookiecutter.__package_name }}.pipeline.score",

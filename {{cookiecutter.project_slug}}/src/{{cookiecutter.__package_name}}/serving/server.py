@@ -1,21 +1,17 @@
-"""``serve``: run the app with uvicorn; ``serve --smoke``: start it, score one real record, stop."""
+"""``serve``: run the app with uvicorn; ``serve --smoke``: start it, run the smoke test against it, stop."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-
-import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.io.data import output_path
+from {{ cookiecutter.__package_name }}.serving import smoke as smoke_test
 from {{ cookiecutter.__package_name }}.serving.app import create_app
 
+SMOKE_READY_SECONDS = 10.0  # the app loads its models before it answers: ready by then, or never
 HELP = "Serve @champion (and @challenger for serve.challenger_fraction of request ids) over HTTP"
 
 
@@ -23,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="interface to bind (default: serve.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: serve.port)")
     parser.add_argument(
-        "--smoke", action="store_true", help="start on a free port, score records of the batch to score, check, stop"
+        "--smoke", action="store_true", help="start on a free port, run the smoke test (the example records), stop"
     )
 
 
@@ -49,30 +45,14 @@ def start(settings: Settings, port: int):
 
 
 def smoke(settings: Settings) -> int:
+    """Start the app on a free port, run the smoke test (serving/smoke.py) against it, stop."""
     server, url = start(settings, free_port())
     try:
-        with urllib.request.urlopen(f"{url}/health/ready", timeout=30) as response:
-            ready = json.load(response)
-        batch = pd.read_parquet(settings.path(output_path(settings, "batch.parquet"))).head(3)
-        records = json.loads(batch.drop(columns=[settings.data.time_column]).to_json(orient="records"))
-        request = urllib.request.Request(
-            f"{url}/predict",
-            data=json.dumps({"records": records}).encode(),
-            headers={"Content-Type": "application/json", "X-Request-ID": "smoke"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = json.load(response)
-    except urllib.error.HTTPError as err:
-        print(f"serving smoke test failed: HTTP {err.code}: {err.read().decode()}")
-        return 1
+        passed, verdict = smoke_test.run(url, SMOKE_READY_SECONDS)
     finally:
         server.should_exit = True
-    assert len(answer["predictions"]) == len(records)
-    print(
-        f"serving smoke test passed: {url} ready with v{ready['champion']}; "
-        f"{len(records)} records scored by {answer['model']['name']} v{answer['model']['version']}"
-    )
-    return 0
+    print(verdict)
+    return 0 if passed else 1
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
