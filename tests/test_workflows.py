@@ -149,7 +149,8 @@ def test_only_the_retraining_dispatch_can_start_workflows(baked: Baked) -> None:
 
 
 def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked) -> None:
-    """contents: write where data pointers or tags are pushed; issues: write for the breach's issue; nowhere else."""
+    """contents: write where data pointers or tags are pushed; issues: write for the breach's issue; packages,
+    id-token and attestations: write for the job that pushes and attests the serving image; nowhere else."""
     writers = {
         (name, job_name, scope)
         for name, workflow in workflows(baked).items()
@@ -162,4 +163,32 @@ def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked
         ("monitor.yml", "issue", "issues"),
         ("monitor.yml", "retrain", "actions"),
         ("release.yml", "batch-inference", "contents"),
+        ("release.yml", "image", "packages"),
+        ("release.yml", "image", "id-token"),
+        ("release.yml", "image", "attestations"),
     }
+
+
+def test_image_and_deploy_follow_the_production_approval(baked: Baked) -> None:
+    """The image is built after promote and every step after the act check waits for build == 'true'; the deploy
+    job runs only when an image was pushed, behind the production environment, never cancelled, checks the
+    KUBE_CONFIG secret first and rolls out by digest; the secret reaches that job only; a failure of either alerts."""
+    jobs = workflows(baked)["release.yml"]["jobs"]
+    image, deploy = jobs["image"], jobs["deploy"]
+    assert image["needs"] == "promote" and "environment" not in image
+    steps = image["steps"]
+    check = next(i for i, step in enumerate(steps) if step.get("run") == "make image-check")
+    assert all(step["if"] == "${{ steps.check.outputs.build == 'true' }}" for step in steps[check + 1 :])
+    build = next(step for step in steps if step.get("id") == "build")
+    assert build["with"]["push"] == "true" and build["with"]["sbom"] == "true"
+    assert image["outputs"]["digest"] == "${{ steps.build.outputs.digest }}"
+
+    assert deploy["needs"] == "image" and deploy["if"] == "${{ needs.image.outputs.digest != '' }}"
+    assert deploy["environment"] == "production" and deploy["concurrency"]["cancel-in-progress"] == "false"
+    runs = [step.get("run") for step in deploy["steps"] if "run" in step]
+    assert runs == ["make deploy-check", "make deploy OVERLAY=prod"]
+    rollout = next(step for step in deploy["steps"] if step.get("run") == "make deploy OVERLAY=prod")
+    assert rollout["env"]["IMAGE"] == "${{ needs.image.outputs.name }}@${{ needs.image.outputs.digest }}"
+    users = {name for name, job in jobs.items() if "secrets.KUBE_CONFIG" in yaml.safe_dump(job)}
+    assert users == {"deploy"}
+    assert {"image", "deploy"} <= set(jobs["alert"]["needs"])
