@@ -37,7 +37,9 @@ def expected_files(config: dict) -> set[str]:
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md",
+        "docs/operations.md", "deploy/k8s/deploy.sh", "deploy/k8s/base/kustomization.yaml",
+        "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
+        *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
     }
     modules = [
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",
@@ -49,9 +51,11 @@ def expected_files(config: dict) -> set[str]:
         "pipeline/data", "pipeline/evaluate", "pipeline/features", "pipeline/predict", "pipeline/promote",
         "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
         "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/scoring", "serving/server",
+        "serving/smoke",
         "monitoring/__init__", "monitoring/monitor", "monitoring/report",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
+    files.add(f"src/{pkg}/serving/examples.json")
     files.add(f".github/rulesets/{config.get('default_branch', 'main')}.json")
     if config.get("license") == "Proprietary":
         files.discard("LICENSE")
