@@ -151,7 +151,7 @@ def test_client_errors_are_client_errors(served, name: str, status: int, needle:
     elif name == "empty list":
         body = json.dumps({"records": []}).encode()
     elif name == "too large":
-        body = json.dumps({"records": [record] * 3000}).encode()
+        body = json.dumps({"records": [record] * 6000}).encode()
         assert len(body) > 1_000_000
     else:
         body = json.dumps({"records": [record]}).encode()
