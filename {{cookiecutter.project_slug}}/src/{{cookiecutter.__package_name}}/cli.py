@@ -24,6 +24,7 @@ from {{ cookiecutter.__package_name }}.pipeline.predict import InputSchemaError
 COMMANDS = {
     "data": "{{ cookiecutter.__package_name }}.pipeline.data",
     "features": "{{ cookiecutter.__package_name }}.pipeline.features",
+    "online": "{{ cookiecutter.__package_name }}.pipeline.online",
     "train": "{{ cookiecutter.__package_name }}.pipeline.train",
     "evaluate": "{{ cookiecutter.__package_name }}.pipeline.evaluate",
     "validate": "{{ cookiecutter.__package_name }}.pipeline.validate",
@@ -41,6 +42,7 @@ COMMANDS = {
     "retention": "{{ cookiecutter.__package_name }}.operate.retention",
     "dispatch": "{{ cookiecutter.__package_name }}.operate.dispatch",
     "alert": "{{ cookiecutter.__package_name }}.operate.alert",
+    "canary": "{{ cookiecutter.__package_name }}.operate.canary",
     "breach-issue": "{{ cookiecutter.__package_name }}.operate.issue",
     "replay": "{{ cookiecutter.__package_name }}.operate.replay",
 }

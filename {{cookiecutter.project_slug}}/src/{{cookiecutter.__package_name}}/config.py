@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -100,6 +101,24 @@ class ServeConfig(Frozen):
     refresh_seconds: float = Field(gt=0, description="How often the server checks whether an alias moved")
     max_batch_rows: int = Field(gt=0, description="Most records scored in one model call (1: no batching)")
     inference_log: str = Field(description="File name, under data.output_dir, of the JSON-lines inference log")
+    online_store: str = Field(
+        default="",
+        description="SQLAlchemy URL of the online feature table (empty: online.sqlite under data.output_dir); "
+        "credentials through the driver's environment (PG*, .pgpass), never in the URL",
+    )
+    shadow: bool = Field(
+        default=False, description="@challenger scores every request too, only @champion answers (its fraction is 0)"
+    )
+
+    @model_validator(mode="after")
+    def _no_credentials_in_the_store_url(self) -> ServeConfig:
+        parts = urlsplit(self.online_store)
+        if parts.password or "password=" in parts.query:
+            raise ValueError(
+                "serve.online_store carries a password: config files are committed. Put it in the driver's "
+                "environment instead (PGPASSWORD or ~/.pgpass for PostgreSQL) and remove it from the URL"
+            )
+        return self
 
 
 class RetrainPolicy(Frozen):

@@ -1,4 +1,5 @@
-"""The HTTP server, for real on 127.0.0.1: canary split, client errors, alias moves under load, the inference log."""
+"""The HTTP server, for real on 127.0.0.1: raw records with the batch pipeline's answers, canary split, judging and
+abort, shadow mode, /metrics, client errors, alias moves under load, the inference log, a start before any champion."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core.features import build_features, flight_ids, request_records
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.serving import server
@@ -33,6 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     edit_yaml(root / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=False))
     args = ["--env", "dev", "--root", str(root)]
     assert main(["features", *args]) == 0
+    assert main(["online", *args]) == 0
     assert main(["train", *args]) == 0
     edit_yaml(root / "params.yaml", lambda doc: doc["train"].update(seed=7))
     assert main(["train", *args]) == 0
@@ -42,8 +46,12 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     registry.set_alias(tracking.CHALLENGER, "2")
     uvicorn_server, url = server.start(settings, server.free_port())
     batch = pd.read_parquet(root / "data/dev/batch.parquet").head(5).drop(columns=[settings.data.time_column])
-    records = json.loads(batch.to_json(orient="records"))
-    yield {"url": url, "records": records, "registry": registry, "settings": settings, "root": root}
+    features = json.loads(batch.to_json(orient="records"))
+    flights = pd.read_parquet(root / "data/raw/flights.parquet")
+    labelled = flights[flights["dep_delay"].notna()].reset_index(drop=True)
+    records = json.loads(request_records(labelled.head(5)).to_json(orient="records"))
+    yield {"url": url, "records": records, "features": features, "flights": flights, "labelled": labelled,
+           "registry": registry, "settings": settings, "root": root, "args": args}  # fmt: skip
     uvicorn_server.should_exit = True
 
 
@@ -89,7 +97,7 @@ def test_canary_split_is_sticky_and_about_ten_percent(served) -> None:
 
 
 def test_invocations_accepts_mlflow_formats(served) -> None:
-    records = served["records"]
+    records = served["features"]
     columns = list(records[0])
     split = {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}}
     headers = {"Content-Type": "application/json"}
@@ -105,10 +113,13 @@ def test_invocations_accepts_mlflow_formats(served) -> None:
     ("name", "status", "needle"),
     [
         ("malformed JSON", 400, "malformed JSON"),
-        ("missing column", 400, "missing column 'distance'"),
-        ("extra column", 400, "unexpected column 'colour'"),
-        ("wrong type", 400, "column 'distance' must be a finite number"),
-        ("string expected", 400, "column 'carrier' must be a string"),
+        ("missing field", 400, "missing field 'distance'"),
+        ("extra field", 400, "unexpected field 'colour'"),
+        ("wrong type", 400, "field 'distance' must be a number"),
+        ("string expected", 400, "field 'carrier' must be a non-empty string"),
+        ("time with an offset", 400, "field 'scheduled_departure' must be a local date-time"),
+        ("computed features on /predict", 400, "unexpected field 'dep_hour'"),
+        ("missing column on /invocations", 400, "missing column 'distance'"),
         ("empty list", 400, "non-empty list"),
         ("too large", 413, "over the limit"),
         ("wrong content type", 415, "Content-Type must be application/json"),
@@ -122,10 +133,17 @@ def test_client_errors_are_client_errors(served, name: str, status: int, needle:
     body: bytes
     if name == "malformed JSON":
         body = b'{"records": [{"carrier": "UA",'
-    elif name == "missing column":
+    elif name == "missing field":
         body = json.dumps({"records": [{k: v for k, v in record.items() if k != "distance"}]}).encode()
-    elif name == "extra column":
+    elif name == "extra field":
         body = json.dumps({"records": [{**record, "colour": "blue"}]}).encode()
+    elif name == "time with an offset":
+        body = json.dumps({"records": [{**record, "scheduled_departure": "2013-01-01T06:00+05:00"}]}).encode()
+    elif name == "computed features on /predict":
+        body = json.dumps({"records": served["features"][:1]}).encode()
+    elif name == "missing column on /invocations":
+        feature_row = {k: v for k, v in served["features"][0].items() if k != "distance"}
+        body = json.dumps({"records": [feature_row]}).encode()
     elif name == "wrong type":
         body = json.dumps({"records": [{**record, "distance": "far"}]}).encode()
     elif name == "string expected":
@@ -133,12 +151,13 @@ def test_client_errors_are_client_errors(served, name: str, status: int, needle:
     elif name == "empty list":
         body = json.dumps({"records": []}).encode()
     elif name == "too large":
-        body = json.dumps({"records": [record] * 3000}).encode()
+        body = json.dumps({"records": [record] * 6000}).encode()
         assert len(body) > 1_000_000
     else:
         body = json.dumps({"records": [record]}).encode()
         headers = {"Content-Type": "text/plain"} if name == "wrong content type" else {}
-    got, answer = call(served["url"], "POST", "/predict", body, headers)
+    path = "/invocations" if name.endswith("/invocations") else "/predict"
+    got, answer = call(served["url"], "POST", path, body, headers)
     assert got == status, answer
     assert needle in answer["error"]
     assert "Traceback" not in answer["error"]
@@ -186,6 +205,8 @@ def test_every_prediction_is_logged(served) -> None:
     assert len(mine) == len(served["records"])
     assert {"features", "prediction", "model_version", "timestamp", "request_id"} <= set(mine[0])
     assert mine[0]["features"]["distance"] == served["records"][0]["distance"]
+    expected_id = flight_ids(served["labelled"].head(1)).iloc[0]
+    assert mine[0]["features"][served["settings"].data.id_column] == expected_id  # what judging joins labels on
 
 
 def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tmp_path: Path) -> None:
@@ -224,3 +245,171 @@ def test_concurrent_requests_share_a_batch_and_keep_their_own_answers(served, tm
     logged = [json.loads(line) for line in (tmp_path / "inference.jsonl").read_text().splitlines()]
     assert sorted(line["request_id"] for line in logged) == sorted(f"r{i}" for i in range(50) for _ in range(2))
     assert {line["model_version"] for line in logged} == {versions[0].version, versions[1].version}
+
+
+def champion_ids(count: int, prefix: str, fraction: float = 0.1) -> list[str]:
+    """Request ids the canary routes to @champion (bucket at or above the challenger's share)."""
+    return [rid for rid in (f"{prefix}-{i}" for i in range(count * 3)) if bucket(rid) >= fraction][:count]
+
+
+def test_raw_records_get_the_batch_pipelines_answers(served, tmp_path: Path) -> None:
+    """1,000 real flights (cancelled ones too), sent raw: the server computes their inputs with the online feature
+    table and answers what batch `predict` answers for the same flights, to 1e-9."""
+    settings, root = served["settings"], served["root"]
+    flights = served["flights"].sample(n=1000, random_state=3).reset_index(drop=True)
+    weather, planes = (pd.read_parquet(root / f"data/raw/{name}.parquet") for name in ("weather", "planes"))
+    batch = build_features(flights, weather, planes, settings.task, labelled_only=False)
+    batch = batch.drop(columns=[settings.data.target])
+    batch.to_parquet(tmp_path / "flights.parquet", index=False)
+    out = tmp_path / "predictions.parquet"
+    assert main(["predict", *served["args"], "--input", str(tmp_path / "flights.parquet"), "--output", str(out)]) == 0
+    expected = pd.read_parquet(out).set_index(settings.data.id_column)["prediction"]
+    records = json.loads(request_records(flights).to_json(orient="records"))
+    ids = champion_ids(10, "parity")
+    answered = {}
+    for index in range(10):
+        status, answer = predict(served["url"], records[index * 100 : (index + 1) * 100], ids[index])
+        assert status == 200, answer
+        assert answer["model"]["version"] == "1"
+        answered.update(zip(answer["flight_id"], answer["predictions"], strict=True))
+    assert len(answered) == len(expected) == 1000
+    got = pd.Series(answered).reindex(expected.index)
+    assert float((got - expected).abs().max()) <= 1e-9
+
+
+def scrape(url: str) -> dict[tuple[str, tuple], float]:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("GET", "/metrics")
+    response = connection.getresponse()
+    assert response.status == 200 and response.getheader("content-type").startswith("text/plain")
+    text = response.read().decode()
+    connection.close()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_and_time_requests_per_model_version(served) -> None:
+    """/metrics scraped before and after 100 requests: +100 answered by v1, a latency histogram for v1 with +100
+    observations spread over its buckets, batch sizes, the model loads."""
+    url = served["url"]
+    before = scrape(url)
+    for request_id in champion_ids(100, "metrics"):
+        assert predict(url, served["records"][:2], request_id)[0] == 200
+    after = scrape(url)
+
+    def grown(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grown("serving_requests_total", route="/predict", status="2xx", model_version="1") == 100
+    assert grown("serving_request_seconds_count", route="/predict", model_version="1") == 100
+    buckets = [v for (name, labels), v in after.items() if name == "serving_request_seconds_bucket"
+               and dict(labels).get("model_version") == "1" and dict(labels).get("route") == "/predict"]  # fmt: skip
+    assert len(buckets) >= 10 and max(buckets) >= 100
+    assert grown("serving_request_rows_count", route="/predict") == 100
+    assert grown("serving_request_rows_sum", route="/predict") == 200
+    assert grown("serving_batch_rows_count", model_version="1") >= 1
+    assert after[("serving_model_loaded", (("alias", "champion"), ("model_version", "1")))] == 1
+    assert after[("serving_model_load_seconds", (("alias", "champion"), ("model_version", "1")))] > 0
+
+
+def test_canary_is_judged_on_labelled_traffic_then_aborted_without_a_failed_request(served, capsys) -> None:
+    """With the challenger at 10 %, `canary judge` reports both versions' metric on the labelled flights each answered
+    (with an interval and a p-value); `canary abort` while a client keeps sending returns every request to the
+    champion, and no request fails."""
+    url, labelled, args = served["url"], served["labelled"], served["args"]
+    records = json.loads(request_records(labelled.sample(n=600, random_state=5)).to_json(orient="records"))
+    for index, record in enumerate(records):
+        assert predict(url, [record], f"judge-{index}")[0] == 200
+    capsys.readouterr()
+    assert main(["canary", "judge", *args, "--min-labelled", "20"]) == 0
+    report = capsys.readouterr().out
+    metric = task_spec(served["settings"].task).primary_metric
+    lines = {line.split()[0]: line for line in report.splitlines() if line.strip().startswith("@")}
+    assert "v1" in lines["@champion"] and "v2" in lines["@challenger"], report
+    for line in lines.values():
+        assert f"{metric} n/a" not in line and metric in line, report
+    assert "95 % interval" in report and "p = " in report and "verdict" in report
+
+    challenger_ids = [rid for rid in (f"abort-{i}" for i in range(300)) if bucket(rid) < 0.1][:5]
+    seen, failures, stop = [], [], threading.Event()
+
+    def client() -> None:
+        index = 0
+        while not stop.is_set():
+            status, answer = predict(url, served["records"][:1], challenger_ids[index % len(challenger_ids)])
+            (seen if status == 200 else failures).append(answer["model"]["version"] if status == 200 else answer)
+            index += 1
+
+    worker = threading.Thread(target=client)
+    worker.start()
+    try:
+        time.sleep(1.0)
+        assert main(["canary", "abort", *args]) == 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not seen or seen[-1] != "1"):
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join()
+        assert main(["canary", "ramp", *args, "--to", "0.1"]) == 0
+        time.sleep(1.0)
+    assert failures == []
+    assert seen[0] == "2" and seen[-1] == "1"
+    assert set(seen[seen.index("1") :]) == {"1"}
+
+
+def test_shadow_mode_scores_with_the_challenger_and_answers_with_the_champion(served) -> None:
+    """`canary ramp --shadow`: every request is answered by v1, and v2 scores the same records into the log."""
+    url, args = served["url"], served["args"]
+    assert main(["canary", "ramp", *args, "--shadow"]) == 0
+    try:
+        deadline = time.monotonic() + 20
+        while call(url, "GET", "/metadata")[1]["canary_mode"] != "shadow" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ids = [rid for rid in (f"shadow-{i}" for i in range(300)) if bucket(rid) < 0.1][:3]  # ids a split would give v2
+        for request_id in ids:
+            status, answer = predict(url, served["records"][:2], request_id)
+            assert status == 200 and answer["model"]["version"] == "1"
+        time.sleep(1.0)  # the shadow scoring finishes after the answer
+    finally:
+        assert main(["canary", "ramp", *args, "--to", "0.1"]) == 0
+        time.sleep(1.0)
+    log_path = Path(served["root"]) / "data" / "dev" / served["settings"].serve.inference_log
+    logged = [json.loads(line) for line in log_path.read_text().splitlines()]
+    for request_id in ids:
+        versions = sorted(line["model_version"] for line in logged if line["request_id"] == request_id)
+        assert versions == ["1", "1", "2", "2"], (request_id, versions)
+
+
+def test_a_server_started_before_any_champion_waits_then_serves_the_first_one(served) -> None:
+    """A new project's first deploy: the model has no version yet. The server starts, /health/ready says 503 and
+    what is missing, /predict says 503; once a first version is registered and made champion, it serves it, with
+    no restart."""
+    settings = served["settings"]
+    fresh = settings.model_copy(
+        update={"tracking": settings.tracking.model_copy(update={"registered_model": "first_deploy"})}
+    )
+    uvicorn_server, url = server.start(fresh, server.free_port())
+    try:
+        status, ready = call(url, "GET", "/health/ready")
+        assert status == 503 and "no @champion loaded" in ready["status"] and "first_deploy" in ready["status"]
+        status, answer = predict(url, served["records"][:1], "before")
+        assert status == 503 and "no @champion" in answer["error"]
+        registry = tracking.connect(fresh)
+        source = registry.client.get_model_version(settings.tracking.registered_model, "1")
+        registry.client.create_registered_model("first_deploy")
+        created = registry.client.create_model_version("first_deploy", source.source, source.run_id)
+        registry.set_alias(tracking.CHAMPION, str(created.version))
+        deadline = time.monotonic() + 30
+        while call(url, "GET", "/health/ready")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status, answer = predict(url, served["records"][:1], "after")
+        assert status == 200 and answer["model"] == {"name": "first_deploy", "version": "1", "alias": "champion"}
+    finally:
+        uvicorn_server.should_exit = True

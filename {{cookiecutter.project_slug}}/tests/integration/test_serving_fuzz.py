@@ -17,6 +17,7 @@ from schemathesis.checks import not_a_server_error
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core.features import request_records
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.serving import server
 
@@ -31,7 +32,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     """A champion served on a free port of 127.0.0.1."""
     root = copy_project(tmp_path_factory.mktemp("fuzz"))
     edit_yaml(root / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=False))
-    for step in ("features", "train"):
+    for step in ("features", "online", "train"):
         assert main([step, "--env", "dev", "--root", str(root)]) == 0
     settings_ = load_settings("dev", root)
     registry = tracking.connect(settings_)
@@ -63,11 +64,11 @@ def test_requests_generated_from_the_openapi_document_never_get_a_server_error(l
     print(f"{mode.value}: {len(sent)} requests, status classes {sorted({code // 100 * 100 for code in sent})}")
 
 
-def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
+def post(url: str, path: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        connection.request("POST", "/predict", body=body, headers={"Content-Type": content_type})
+        connection.request("POST", path, body=body, headers={"Content-Type": content_type})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -117,19 +118,26 @@ def hostile_bodies(draw, records: list[dict]) -> bytes:
     return encode(draw(JSON)).encode()
 
 
-def test_hostile_payloads_never_get_a_server_error(live) -> None:
-    """Numbers beyond float range, deep nesting, huge strings, unicode, mixed types, broken JSON: each is a 2xx or
-    a 4xx with a JSON error naming the problem, never a 5xx or a trace."""
-
-    frame = pd.read_parquet(live["settings"].root / "data" / "dev" / "batch.parquet").head(20)
-    records = json.loads(frame.drop(columns=[live["settings"].data.time_column]).to_json(orient="records"))
+@pytest.mark.parametrize("path", ["/predict", "/invocations"])
+def test_hostile_payloads_never_get_a_server_error(live, path: str) -> None:
+    """Numbers beyond float range, deep nesting, huge strings, unicode, mixed types, broken JSON, around real raw
+    flight records (/predict) or real model inputs (/invocations): each is a 2xx or a 4xx with a JSON error naming
+    the problem, never a 5xx or a trace."""
+    root = live["settings"].root
+    if path == "/predict":
+        records = json.loads(
+            request_records(pd.read_parquet(root / "data/raw/flights.parquet").head(20)).to_json(orient="records")
+        )
+    else:
+        frame = pd.read_parquet(root / "data" / "dev" / "batch.parquet").head(20)
+        records = json.loads(frame.drop(columns=[live["settings"].data.time_column]).to_json(orient="records"))
 
     statuses: list[int] = []
 
     @BOUNDED
     @given(body=hostile_bodies(records))
     def check(body: bytes) -> None:
-        status, payload = post(live["url"], body)
+        status, payload = post(live["url"], path, body)
         statuses.append(status)
         assert status < 500, (status, payload[:300], body[:300])
         answer = json.loads(payload)
@@ -139,4 +147,4 @@ def test_hostile_payloads_never_get_a_server_error(live) -> None:
             assert all(isinstance(p, float) and math.isfinite(p) for p in answer["predictions"])
 
     check()
-    print(f"hostile bodies: {len(statuses)} requests, statuses {sorted(set(statuses))}")
+    print(f"hostile bodies on {path}: {len(statuses)} requests, statuses {sorted(set(statuses))}")

@@ -93,3 +93,32 @@ def test_split_columns_by_dtype() -> None:
         {"id": ["a"], "t": [pd.Timestamp("2013-01-01")], "y": [1], "n": [1.5], "c": ["x"], "b": [True]}
     )
     assert F.split_columns(frame, ["id", "t", "y"]) == (["n"], ["c", "b"])
+
+
+def test_a_raw_request_gets_the_batch_features_of_its_flight() -> None:
+    """Flights sent as a client sends them (request_records), put back in the flights table's shape and joined with
+    the lookups, give exactly the rows build_features gives on the whole tables; the time_hour of the departure is
+    rebuilt from the local clock (New York, EST in January)."""
+    flights, weather, planes = tiny_tables()
+    schedule = F.schedule_from_requests(F.request_records(flights))
+    assert (schedule["time_hour"] == pd.to_datetime(flights["time_hour"], utc=True)).all()
+    batch = F.build_features(flights, weather, planes, task="classification", labelled_only=False)
+    online = F.join_features(
+        schedule, F.weather_lookup(weather), F.plane_lookup(planes), task="classification", labelled_only=False
+    )
+    inputs = [*F.CATEGORICAL, *F.NUMERIC]
+    pd.testing.assert_frame_equal(online[[F.ID_COLUMN, *inputs]], batch[[F.ID_COLUMN, *inputs]])
+
+
+def test_a_summer_departure_is_on_daylight_time_and_midnight_arrivals_keep_their_clock() -> None:
+    """July in New York is UTC-4; an arrival at 2400 in the table is 00:00 local, the same block minutes."""
+    records = pd.DataFrame(
+        {
+            "carrier": ["UA"], "flight": [1], "tailnum": [None], "origin": ["EWR"], "dest": ["SFO"],
+            "distance": [2565.0], "scheduled_departure": ["2013-07-04T21:05"],
+            "scheduled_arrival": ["2013-07-05T00:00"],
+        }
+    )  # fmt: skip
+    schedule = F.schedule_from_requests(records)
+    assert schedule.loc[0, "time_hour"] == pd.Timestamp("2013-07-05T01:00:00Z")
+    assert schedule.loc[0, "sched_dep_time"] == 2105 and schedule.loc[0, "sched_arr_time"] == 0

@@ -241,6 +241,11 @@ class Registry:
         self.tag(version, {"retraining_episodes": ",".join([*episodes, episode])})
         self.client.set_registered_model_tag(self.name, "retraining_dispatched_at", period)
 
+    def set_model_tags(self, tags: Mapping[str, object]) -> None:
+        """Tags of the registered model itself (e.g. the canary's fraction, which every server follows)."""
+        for key, value in tags.items():
+            self.client.set_registered_model_tag(self.name, key, str(value))
+
     def uri(self, alias_or_version: str) -> str:
         sep = "/" if str(alias_or_version).isdigit() else "@"
         return f"models:/{self.name}{sep}{alias_or_version}"

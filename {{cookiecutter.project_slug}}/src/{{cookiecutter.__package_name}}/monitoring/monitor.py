@@ -110,6 +110,10 @@ def inference_log_window(settings: Settings) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: no inference log yet. Serve some requests, or pass --batch FILE.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # The champion's answers: a canary's or shadow challenger's predictions come from another model.
+    rows = [row for row in rows if row.get("model_alias", "champion") == "champion"]
+    if not rows:
+        raise DataError(f"{path}: no prediction of @champion logged yet. Serve some requests, or pass --batch FILE.")
     frame = pd.DataFrame([row["features"] for row in rows])
     frame["prediction"] = [row["prediction"] for row in rows]
     return frame

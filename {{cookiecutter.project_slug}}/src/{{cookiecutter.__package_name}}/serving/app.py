@@ -1,24 +1,34 @@
-"""The HTTP app: /predict, MLflow-compatible /invocations, health, metadata; every prediction is logged."""
+"""The HTTP app: /predict (raw flight records, features computed here), MLflow-compatible /invocations (computed
+features), health, metadata and Prometheus /metrics; every prediction is logged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
 from contextlib import asynccontextmanager
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.features import NULLABLE_REQUEST_FIELDS, REQUEST_FIELDS
 from {{ cookiecutter.__package_name }}.core.task import task_spec
-from {{ cookiecutter.__package_name }}.io.data import output_path
+from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
+from {{ cookiecutter.__package_name }}.io.online import OnlineFeatures, describe
+from {{ cookiecutter.__package_name }}.io.tracking import LoadedModel
+from {{ cookiecutter.__package_name }}.serving.flights import FlightFeatures
+from {{ cookiecutter.__package_name }}.serving.metrics import MetricsMiddleware, ServingMetrics
 from {{ cookiecutter.__package_name }}.serving.models import Router
 from {{ cookiecutter.__package_name }}.serving.payload import (
     ClientError,
+    check_flight_records,
     check_records,
+    flight_record_schema,
     parse_json,
     record_schema,
     records_of,
@@ -31,7 +41,7 @@ CLIENT_ERRORS = {
     400: "malformed JSON, missing or unexpected columns, values of the wrong type",
     413: "a body over serve.max_body_bytes",
     415: "a Content-Type other than application/json",
-    503: "no model loaded yet",
+    503: "no model loaded yet, or the online feature table cannot be read",
 }
 
 
@@ -53,10 +63,17 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     """Build the app; the router loads the aliases at start-up and a thread follows them while it runs."""
+    metrics = ServingMetrics()
     router = router or Router(settings)
+    router.on_load = metrics.on_load
     inference_log = InferenceLog(settings.path(output_path(settings, settings.serve.inference_log)))
     scorer = BatchScorer(task_spec(settings.task), settings.serve.max_batch_rows, inference_log)
+    scorer.on_batch = lambda model, rows: metrics.batch_rows.labels(model.version).observe(rows)
     key = settings.data.id_column
+    # With the flights tables, /predict takes raw flight records; with your own CSV, rows carry every input.
+    online = OnlineFeatures(settings) if settings.data.source == "nycflights13" else None
+    flights = FlightFeatures(online, settings.task) if online is not None else None
+    shadows: set[asyncio.Task] = set()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -67,9 +84,13 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         yield
         await scorer.stop()
         router.stop()
+        if online is not None:
+            online.close()
 
     app = FastAPI(title=f"{settings.tracking.registered_model} ({settings.env})", lifespan=lifespan)
     app.state.router = router
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ClientError)
     async def client_error(request: Request, err: ClientError) -> JSONResponse:
@@ -80,38 +101,87 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         log.exception("unexpected error on %s", request.url.path)
         return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
 
-    async def score(request: Request) -> JSONResponse:
+    def answering(request: Request) -> tuple[str, LoadedModel]:
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         model = router.pick(request_id)
         if model is None:
-            raise ClientError(503, "no model is loaded yet: the registry has no @champion")
-        rows = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
-        check_records(rows, model, allowed_extra=(key,))
-        predictions = await scorer.score(request_id, model, rows)
+            raise ClientError(503, f"no model is loaded yet: {router.registry.name} has no @champion")
+        return request_id, model
+
+    def shadow(request_id: str, model: LoadedModel, rows: list[dict]) -> None:
+        """Score ``rows`` with the challenger too when it runs in shadow, without delaying the answer."""
+        challenger = router.shadow_model()
+        if challenger is None or model is challenger:
+            return
+
+        async def run() -> None:
+            try:
+                await scorer.score(request_id, challenger, rows)
+                metrics.shadow_rows.labels(challenger.version).inc(len(rows))
+            except Exception:
+                log.exception("shadow scoring by v%s failed; the champion's answer was sent", challenger.version)
+
+        task = asyncio.get_running_loop().create_task(run())
+        shadows.add(task)
+        task.add_done_callback(shadows.discard)
+
+    def answer(request_id: str, model: LoadedModel, predictions: list, extra: dict | None = None) -> JSONResponse:
         return JSONResponse(
             {
                 "predictions": predictions,
+                **(extra or {}),
                 "model": {"name": model.name, "version": model.version, "alias": model.alias},
                 "request_id": request_id,
             },
             headers={"x-model-version": model.version, "x-request-id": request_id},
         )
 
+    async def score_features(request: Request) -> JSONResponse:
+        """Rows of computed model inputs (MLflow's formats too)."""
+        request_id, model = answering(request)
+        rows = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
+        check_records(rows, model, allowed_extra=(key,))
+        metrics.request_rows.labels(request.url.path).observe(len(rows))
+        predictions = await scorer.score(request_id, model, rows)
+        shadow(request_id, model, rows)
+        return answer(request_id, model, predictions)
+
+    async def score_flights(request: Request) -> JSONResponse:
+        """Raw flight records: their inputs computed with the pipeline's feature code and the online table."""
+        request_id, model = answering(request)
+        records = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
+        check_flight_records(records, REQUEST_FIELDS, NULLABLE_REQUEST_FIELDS)
+        metrics.request_rows.labels(request.url.path).observe(len(records))
+        try:
+            rows, ids = await run_in_threadpool(flights.rows, records, model.inputs)
+        except (sa.exc.SQLAlchemyError, DataError) as err:
+            log.warning("online feature lookup failed: %s", err)
+            raise ClientError(503, online.problem() or f"the online feature table cannot be read ({err})") from None
+        predictions = await scorer.score(request_id, model, rows)
+        shadow(request_id, model, rows)
+        return answer(request_id, model, predictions, {key: ids})
+
     errors = {str(code): {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
               for code, text in CLIENT_ERRORS.items()}  # fmt: skip
     records = {"type": "array", "items": {"$ref": "#/components/schemas/Record"}, "minItems": 1}
     body = {"type": "object", "properties": {"records": records}, "required": ["records"]}
     mlflow_body = {"type": "object", "properties": {"dataframe_records": records}, "required": ["dataframe_records"]}
-    for path, schema in (("/predict", body), ("/invocations", {"anyOf": [body, mlflow_body]})):
+    flight_records = {"type": "array", "items": {"$ref": "#/components/schemas/Flight"}, "minItems": 1}
+    flight_body = {"type": "object", "properties": {"records": flight_records}, "required": ["records"]}
+    routes = [("/invocations", {"anyOf": [body, mlflow_body]}, score_features)]
+    routes.append(
+        ("/predict", flight_body, score_flights) if flights is not None else ("/predict", body, score_features)
+    )
+    for path, schema, handler in routes:
         request_body = {"required": True, "content": {"application/json": {"schema": schema}}}
-        app.post(path, openapi_extra={"requestBody": request_body}, responses=errors)(score)
+        app.post(path, openapi_extra={"requestBody": request_body}, responses=errors)(handler)
 
     def openapi() -> dict:
         """The OpenAPI document, with the loaded champion's inputs as the schema of a record."""
         document = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        document.setdefault("components", {}).setdefault("schemas", {})["Record"] = record_schema(
-            router.champion, allowed_extra=(key,)
-        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Record"] = record_schema(router.champion, allowed_extra=(key,))
+        schemas["Flight"] = flight_record_schema(REQUEST_FIELDS, NULLABLE_REQUEST_FIELDS)
         return document
 
     app.openapi = openapi
@@ -122,9 +192,24 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
 
     @app.get("/health/ready")
     async def ready() -> JSONResponse:
+        missing = []
         if router.champion is None:
-            return JSONResponse({"status": "not ready: no @champion loaded"}, status_code=503)
+            missing.append(
+                f"no @champion loaded: {router.registry.name} at {router.registry.store} has no version with that "
+                f"alias yet (the server loads it within {settings.serve.refresh_seconds:g} s of a promotion)"
+            )
+        problem = None if online is None else await run_in_threadpool(online.problem)
+        if problem:
+            missing.append(problem)
+        if missing:
+            return JSONResponse({"status": "not ready: " + "; ".join(missing)}, status_code=503)
         return JSONResponse({"status": "ready", "champion": router.champion.version})
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        metrics.challenger_fraction.set(router.fraction)
+        content, media_type = metrics.exposition()
+        return Response(content, media_type=media_type)
 
     @app.get("/metadata")
     async def metadata() -> dict:
@@ -137,6 +222,9 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
             "model": settings.tracking.registered_model,
             "environment": settings.env,
             "challenger_fraction": router.fraction,
+            "canary_mode": "shadow" if router.shadow else "split",
+            "predict_takes": "raw flight records" if flights is not None else "model inputs",
+            "online_store": None if online is None else describe(online.url),
             "aliases": loaded,
         }
 

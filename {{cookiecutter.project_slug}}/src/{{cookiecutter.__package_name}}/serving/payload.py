@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,63 @@ def check_records(rows: list[dict], model: LoadedModel, allowed_extra: tuple[str
             if not ok:
                 kind = "a finite number within float range" if numeric else "a string of valid Unicode text"
                 problems.append(f"column '{column}' must be {kind} or null (record {index}: {shorten(value)})")
+                break
+    if problems:
+        raise ClientError(400, "; ".join(problems))
+
+
+def _is_local_time(value: Any) -> bool:
+    """An ISO 8601 date-time without a UTC offset (the airport's local clock), within the years pandas can hold."""
+    if not is_text(value):
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is None and 1900 <= parsed.year <= 2200
+
+
+FIELD_CHECKS = {
+    "string": (lambda v: is_text(v) and 0 < len(v) <= 64, "a non-empty string of at most 64 characters"),
+    "integer": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1_000_000,
+        "an integer from 0 to 999999",
+    ),
+    "number": (lambda v: is_finite_number(v) and 0 < float(v) < 100_000, "a number above 0 and below 100000"),
+    "date-time": (_is_local_time, "a local date-time such as 2013-06-01T17:45 (ISO 8601, no UTC offset)"),
+}
+
+
+def flight_record_schema(fields: dict[str, str], nullable: tuple[str, ...]) -> dict:
+    """The JSON schema of one raw flight record, for the OpenAPI document of POST /predict."""
+    types = {"string": "string", "integer": "integer", "number": "number", "date-time": "string"}
+    properties = {}
+    for name, kind in fields.items():
+        prop: dict[str, Any] = {"type": [types[kind], "null"] if name in nullable else types[kind]}
+        if kind == "date-time":
+            prop["format"] = "date-time"
+            prop["description"] = "local time at the airport, without a UTC offset"
+        properties[name] = prop
+    return {"type": "object", "properties": properties, "required": list(fields), "additionalProperties": False}
+
+
+def check_flight_records(rows: list[dict], fields: dict[str, str], nullable: tuple[str, ...]) -> None:
+    """Check raw flight records (``core.features.REQUEST_FIELDS``); every problem found is named in one ClientError."""
+    seen = set().union(*(row.keys() for row in rows))
+    missing = [name for name in fields if any(name not in row for row in rows)]
+    extra = sorted(str(name) for name in seen - set(fields))
+    problems = [f"missing field '{name}'" for name in missing] + [f"unexpected field {shorten(n)}" for n in extra]
+    for name, kind in fields.items():
+        if name in missing:
+            continue
+        ok, expected = FIELD_CHECKS[kind]
+        for index, row in enumerate(rows):
+            value = row[name]
+            if value is None and name in nullable:
+                continue
+            if not ok(value):
+                allowed = " or null" if name in nullable else ""
+                problems.append(f"field '{name}' must be {expected}{allowed} (record {index}: {shorten(value)})")
                 break
     if problems:
         raise ClientError(400, "; ".join(problems))

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,7 @@ class BatchScorer:
         self.spec = spec
         self.max_rows = max_rows
         self.inference_log = inference_log
+        self.on_batch: Callable[[LoadedModel, int], None] | None = None  # e.g. metrics: records per model call
         self._queue: asyncio.Queue[Pending] | None = None
         self._worker: asyncio.Task | None = None
 
@@ -126,6 +128,8 @@ class BatchScorer:
             try:
                 rows = [row for pending in group for row in pending.rows]
                 scores = self.spec.scores(model.model, to_frame(rows, model)).tolist()
+                if self.on_batch is not None:
+                    self.on_batch(model, len(rows))
             except Exception:  # score one by one, so one request's failure is not its neighbours'
                 log.exception("batch of %d requests failed; scoring them one by one", len(group))
                 answers.update((id(pending), self._score_alone(pending)) for pending in group)
