@@ -63,7 +63,9 @@ ns=()
 if [ -n "$namespace" ]; then ns=(--namespace "$namespace"); fi
 
 roll_back() {
-  echo "$1: undoing the rollout of deployment/$deployment"
+  echo "$1: the pods and the latest events, then the rollout is undone"
+  kubectl ${ns[@]+"${ns[@]}"} get pods -o wide || true
+  kubectl ${ns[@]+"${ns[@]}"} get events --sort-by=.lastTimestamp 2> /dev/null | tail -n 15 || true
   if kubectl ${ns[@]+"${ns[@]}"} rollout undo "deployment/$deployment"; then
     kubectl ${ns[@]+"${ns[@]}"} rollout status "deployment/$deployment" --timeout "${ROLLOUT_TIMEOUT:-5m}" || true
     fail "$1: deployment/$deployment in $where is back at its previous revision"

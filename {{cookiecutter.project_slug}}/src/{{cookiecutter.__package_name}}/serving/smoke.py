@@ -55,10 +55,11 @@ def call(url: str, body: dict | None = None, timeout: float = REQUEST_SECONDS) -
         return status, answer_headers, text.strip()
 
 
-def _said(answer: object, key: str) -> str:
+def _said(answer: object, key: str, limit: int = 500) -> str:
     """What a JSON answer says under ``key`` (the app's error or status), else the answer's text, shortened."""
     said = answer.get(key) if isinstance(answer, dict) else None
-    return str(said if said is not None else answer)[:200]
+    text = " ".join(str(said if said is not None else answer).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def wait_until_ready(url: str, timeout: float) -> dict:
