@@ -55,8 +55,9 @@ DEFAULT = MATRIX[0]  # the defaults of cookiecutter.json: what `make demo` bakes
 
 INTEGRATION = [DEFAULT, next(c for c in MATRIX if c["task"] == "regression")]
 # Suites that do not depend on the bake's task run once, in the default bake: the own-data tests train both tasks
-# themselves; the alias races and the request fuzzing do not depend on what the model predicts.
-TASK_FREE = " ".join(f"--ignore=tests/integration/test_{name}.py" for name in ("own_data", "concurrency", "serving_fuzz"))
+# themselves; the alias races, the request fuzzing and the smoke test do not depend on what the model predicts.
+TASK_FREE = " ".join(f"--ignore=tests/integration/test_{name}.py"
+                     for name in ("own_data", "concurrency", "serving_fuzz", "smoke"))  # fmt: skip
 
 
 @pytest.mark.heavy(minutes=6)
