@@ -37,8 +37,8 @@ def expected_files(config: dict) -> set[str]:
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md", "deploy/k8s/deploy.sh", "deploy/k8s/base/kustomization.yaml",
-        "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
+        "docs/operations.md", "docs/deploy.md", "tests/integration/test_smoke.py", "deploy/k8s/deploy.sh",
+        "deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
         *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
     }
     modules = [
