@@ -1,6 +1,7 @@
-"""The serving image and its Kubernetes rollout, without Docker or a cluster: hadolint on the Dockerfile; the
-Dockerfile's steps replayed in a clean folder and its CMD served, checked by the smoke test; deploy/k8s/deploy.sh
-against a stand-in kubectl; every overlay rendered by kubectl kustomize and validated by kubernetes-validate."""
+"""The serving image and its Kubernetes rollout, without Docker or a cluster: hadolint on the Dockerfile, shellcheck
+on deploy/k8s/deploy.sh; the Dockerfile's steps replayed in a clean folder and its CMD served, checked by the smoke
+test; deploy.sh against a stand-in kubectl; every overlay rendered by kubectl kustomize and validated by
+kubernetes-validate."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def test_hadolint_passes_and_would_catch_a_shell_form_cmd(baked: Baked, tmp_path
     planted.write_text(re.sub(r"^CMD .*$", "CMD serve --host 0.0.0.0", text, flags=re.MULTILINE))
     lint = subprocess.run([*hadolint, str(planted)], capture_output=True, text=True)
     assert lint.returncode != 0 and "DL3025" in lint.stdout
+
+
+def test_deploy_script_passes_shellcheck(baked: Baked) -> None:
+    """shellcheck has nothing to say about deploy/k8s/deploy.sh (what `make deploy` runs)."""
+    check = subprocess.run([tool("shellcheck"), "deploy/k8s/deploy.sh"], cwd=baked.path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def render(project: Path, overlay: str) -> list[dict]:

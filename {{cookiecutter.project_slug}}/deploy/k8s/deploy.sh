@@ -19,7 +19,7 @@ fail() {
 }
 
 [[ $overlay =~ ^[a-z0-9-]+$ && -f "$overlays/$overlay/kustomization.yaml" ]] ||
-  fail "no overlay '$overlay' in deploy/k8s/overlays: choose one of $(ls "$overlays" | tr '\n' ' ')"
+  fail "no overlay '$overlay' in deploy/k8s/overlays: choose one of $(cd "$overlays" && echo */ | tr -d /)"
 [ -n "$image" ] || fail "IMAGE is not set: make deploy OVERLAY=$overlay IMAGE=<registry>/<name>@sha256:<digest> (or :<tag>)"
 command -v kubectl > /dev/null || fail "kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)"
 
