@@ -34,10 +34,12 @@ def expected_files(config: dict) -> set[str]:
         "tests/__init__.py", "tests/conftest.py", "tests/integration/__init__.py", "tests/integration/test_pipeline.py",
         "tests/unit/__init__.py", "tests/unit/test_cli.py", "tests/unit/test_config.py", "tests/unit/test_features.py",
         "tests/unit/test_files.py", "tests/unit/test_task_and_model.py", "tests/unit/test_predict_schema.py",
+        "tests/unit/test_serving_units.py",
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md", "docs/deploy.md", "tests/integration/test_smoke.py", "deploy/k8s/deploy.sh",
+        "docs/operations.md",
+        "docs/serving.md", "docs/deploy.md", "tests/integration/test_smoke.py", "deploy/k8s/deploy.sh",
         "deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
         *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
     }
@@ -53,6 +55,9 @@ def expected_files(config: dict) -> set[str]:
         "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/scoring", "serving/server",
         "serving/smoke",
         "monitoring/__init__", "monitoring/monitor", "monitoring/report",
+        # online serving: the online feature table, raw-record features, metrics, the judged canary
+        "pipeline/online", "io/online", "io/inference_log", "serving/flights", "serving/metrics", "core/canary",
+        "operate/canary",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
     files.add(f"src/{pkg}/serving/examples.json")

@@ -260,6 +260,8 @@ def test_raw_records_get_the_batch_pipelines_answers(served, tmp_path: Path) -> 
     weather, planes = (pd.read_parquet(root / f"data/raw/{name}.parquet") for name in ("weather", "planes"))
     batch = build_features(flights, weather, planes, settings.task, labelled_only=False)
     batch = batch.drop(columns=[settings.data.target])
+    # the sample holds flights whose plane or weather hour the lookups lack: those take the missing-value path
+    assert batch["plane_age"].isna().sum() >= 10 and batch["temp"].isna().sum() >= 1
     batch.to_parquet(tmp_path / "flights.parquet", index=False)
     out = tmp_path / "predictions.parquet"
     assert main(["predict", *served["args"], "--input", str(tmp_path / "flights.parquet"), "--output", str(out)]) == 0
