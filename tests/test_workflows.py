@@ -172,7 +172,8 @@ def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked
 def test_image_and_deploy_follow_the_production_approval(baked: Baked) -> None:
     """The image is built after promote and every step after the act check waits for build == 'true'; the deploy
     job runs only when an image was pushed, behind the production environment, never cancelled, checks the
-    KUBE_CONFIG secret first and rolls out by digest; the secret reaches that job only; a failure of either alerts."""
+    KUBE_CONFIG secret first, writes the online feature table to the shared store its pods read (after checking that
+    it is one), and rolls out by digest; the secrets reach that job only; a failure of either alerts."""
     jobs = workflows(baked)["release.yml"]["jobs"]
     image, deploy = jobs["image"], jobs["deploy"]
     assert image["needs"] == "promote" and "environment" not in image
@@ -186,9 +187,9 @@ def test_image_and_deploy_follow_the_production_approval(baked: Baked) -> None:
     assert deploy["needs"] == "image" and deploy["if"] == "${{ needs.image.outputs.digest != '' }}"
     assert deploy["environment"] == "production" and deploy["concurrency"]["cancel-in-progress"] == "false"
     runs = [step.get("run") for step in deploy["steps"] if "run" in step]
-    assert runs == ["make deploy-check", "make deploy OVERLAY=prod"]
+    assert runs == ["make deploy-check", "make online-check ENV=prod\nmake online ENV=prod\n", "make deploy OVERLAY=prod"]
     rollout = next(step for step in deploy["steps"] if step.get("run") == "make deploy OVERLAY=prod")
     assert rollout["env"]["IMAGE"] == "${{ needs.image.outputs.name }}@${{ needs.image.outputs.digest }}"
-    users = {name for name, job in jobs.items() if "secrets.KUBE_CONFIG" in yaml.safe_dump(job)}
-    assert users == {"deploy"}
+    for secret in ("secrets.KUBE_CONFIG", "secrets.ONLINE_STORE_PASSWORD"):
+        assert {name for name, job in jobs.items() if secret in yaml.safe_dump(job)} == {"deploy"}
     assert {"image", "deploy"} <= set(jobs["alert"]["needs"])
