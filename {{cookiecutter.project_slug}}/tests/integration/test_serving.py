@@ -163,17 +163,15 @@ def test_client_errors_are_client_errors(served, name: str, status: int, needle:
     assert "Traceback" not in answer["error"]
 
 
-def test_alias_move_under_load_drops_nothing(served) -> None:
-    """While a client keeps sending, @champion moves from v1 to v2: every request succeeds and answers switch."""
-    registry, url = served["registry"], served["url"]
+def under_load(url: str, records: list[dict], request_ids: list[str], change, new_version: str, undo):
+    """Keep one client sending (cycling through ``request_ids``) while ``change()`` runs, until the answers come from
+    ``new_version``; then ``undo()``. Returns (the versions that answered, in order; the failed answers)."""
     seen, failures, stop = [], [], threading.Event()
-
-    champion_ids = [f"load-{i}" for i in range(100) if bucket(f"load-{i}") >= 0.1][:7]  # ids routed to @champion
 
     def client() -> None:
         index = 0
         while not stop.is_set():
-            status, answer = predict(url, served["records"][:1], champion_ids[index % len(champion_ids)])
+            status, answer = predict(url, records, request_ids[index % len(request_ids)])
             (seen if status == 200 else failures).append(answer["model"]["version"] if status == 200 else answer)
             index += 1
 
@@ -181,15 +179,27 @@ def test_alias_move_under_load_drops_nothing(served) -> None:
     worker.start()
     try:
         time.sleep(1.0)
-        registry.set_alias(tracking.CHAMPION, "2")
+        change()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (not seen or seen[-1] != "2"):
+        while time.monotonic() < deadline and (not seen or seen[-1] != new_version):
             time.sleep(0.1)
         time.sleep(0.5)
     finally:
         stop.set()
         worker.join()
-        registry.set_alias(tracking.CHAMPION, "1")
+        undo()
+    return seen, failures
+
+
+def test_alias_move_under_load_drops_nothing(served) -> None:
+    """While a client keeps sending, @champion moves from v1 to v2: every request succeeds and answers switch."""
+    registry = served["registry"]
+    champion_ids = [f"load-{i}" for i in range(100) if bucket(f"load-{i}") >= 0.1][:7]  # ids routed to @champion
+    seen, failures = under_load(
+        served["url"], served["records"][:1], champion_ids,
+        change=lambda: registry.set_alias(tracking.CHAMPION, "2"), new_version="2",
+        undo=lambda: registry.set_alias(tracking.CHAMPION, "1"),
+    )  # fmt: skip
     assert failures == []
     assert seen[0] == "1" and seen[-1] == "2"
     first_new = seen.index("2")
@@ -338,29 +348,15 @@ def test_canary_is_judged_on_labelled_traffic_then_aborted_without_a_failed_requ
     assert "95 % interval" in report and "p = " in report and "verdict" in report
 
     challenger_ids = [rid for rid in (f"abort-{i}" for i in range(300)) if bucket(rid) < 0.1][:5]
-    seen, failures, stop = [], [], threading.Event()
 
-    def client() -> None:
-        index = 0
-        while not stop.is_set():
-            status, answer = predict(url, served["records"][:1], challenger_ids[index % len(challenger_ids)])
-            (seen if status == 200 else failures).append(answer["model"]["version"] if status == 200 else answer)
-            index += 1
-
-    worker = threading.Thread(target=client)
-    worker.start()
-    try:
-        time.sleep(1.0)
+    def abort() -> None:
         assert main(["canary", "abort", *args]) == 0
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (not seen or seen[-1] != "1"):
-            time.sleep(0.1)
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        worker.join()
+
+    def ramp_back() -> None:
         assert main(["canary", "ramp", *args, "--to", "0.1"]) == 0
         time.sleep(1.0)
+
+    seen, failures = under_load(url, served["records"][:1], challenger_ids, abort, new_version="1", undo=ramp_back)
     assert failures == []
     assert seen[0] == "2" and seen[-1] == "1"
     assert set(seen[seen.index("1") :]) == {"1"}

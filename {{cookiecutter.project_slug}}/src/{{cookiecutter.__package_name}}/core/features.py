@@ -69,14 +69,21 @@ def _minutes(hhmm: pd.Series) -> pd.Series:
     return (hhmm // 100) * 60 + hhmm % 100
 
 
-def flight_ids(flights: pd.DataFrame) -> pd.Series:
-    """A stable key per scheduled flight: date, carrier, number, origin and scheduled time."""
-    raw = (
+def _dates(flights: pd.DataFrame) -> pd.Series:
+    """YYYY-MM-DD of each flight's scheduled day."""
+    return (
         flights["year"].astype(str)
         + "-"
         + flights["month"].astype(str).str.zfill(2)
         + "-"
         + flights["day"].astype(str).str.zfill(2)
+    )
+
+
+def flight_ids(flights: pd.DataFrame) -> pd.Series:
+    """A stable key per scheduled flight: date, carrier, number, origin and scheduled time."""
+    raw = (
+        _dates(flights)
         + "-"
         + flights["carrier"].astype(str)
         + flights["flight"].astype(str)
@@ -192,13 +199,7 @@ def request_records(flights: pd.DataFrame) -> pd.DataFrame:
         clock = (minutes // 60).astype(str).str.zfill(2) + ":" + (minutes % 60).astype(str).str.zfill(2)
         return day + "T" + clock
 
-    day = (
-        flights["year"].astype(str)
-        + "-"
-        + flights["month"].astype(str).str.zfill(2)
-        + "-"
-        + flights["day"].astype(str).str.zfill(2)
-    )
+    day = _dates(flights)
     tailnum = flights["tailnum"].astype(object)
     return pd.DataFrame(
         {
