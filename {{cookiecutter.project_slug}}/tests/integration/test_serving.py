@@ -286,7 +286,9 @@ def test_raw_records_get_the_batch_pipelines_answers(served, tmp_path: Path) -> 
         answered.update(zip(answer["flight_id"], answer["predictions"], strict=True))
     assert len(answered) == len(expected) == 1000
     got = pd.Series(answered).reindex(expected.index)
-    assert float((got - expected).abs().max()) <= 1e-9
+    largest = float((got - expected).abs().max())
+    print(f"parity: {len(got)} flights sent raw, largest |server - batch predict| = {largest:.3g}")
+    assert largest <= 1e-9
 
 
 def scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -340,6 +342,7 @@ def test_canary_is_judged_on_labelled_traffic_then_aborted_without_a_failed_requ
     capsys.readouterr()
     assert main(["canary", "judge", *args, "--min-labelled", "20"]) == 0
     report = capsys.readouterr().out
+    print(report)
     metric = task_spec(served["settings"].task).primary_metric
     lines = {line.split()[0]: line for line in report.splitlines() if line.strip().startswith("@")}
     assert "v1" in lines["@champion"] and "v2" in lines["@challenger"], report
