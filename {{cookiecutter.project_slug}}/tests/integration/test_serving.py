@@ -342,7 +342,8 @@ def test_canary_is_judged_on_labelled_traffic_then_aborted_without_a_failed_requ
     capsys.readouterr()
     assert main(["canary", "judge", *args, "--min-labelled", "20"]) == 0
     report = capsys.readouterr().out
-    print(report)
+    with capsys.disabled():
+        print(report)
     metric = task_spec(served["settings"].task).primary_metric
     lines = {line.split()[0]: line for line in report.splitlines() if line.strip().startswith("@")}
     assert "v1" in lines["@champion"] and "v2" in lines["@challenger"], report
