@@ -40,7 +40,7 @@ class Router:
             wanted_version = None if wanted is None else str(wanted.version)
             if (None if current is None else current.version) == wanted_version:
                 continue
-            setattr(self, alias, self.registry.load(wanted, alias) if wanted is not None else None)
+            setattr(self, alias, self.registry.load(wanted, alias, prefer_onnx=True) if wanted is not None else None)
             changed = True
         return changed
 
