@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -9,8 +10,12 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core import onnx_export
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
+from {{ cookiecutter.__package_name }}.core.model import make_pipeline
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.data import read_features
 from {{ cookiecutter.__package_name }}.pipeline import predict
 
 from .conftest import PROJECT_ROOT, copy_project, edit_yaml
@@ -39,10 +44,13 @@ def first_run(project: Path) -> tracking.Registry:
 
 def test_pipeline_registers_a_validated_champion_with_lineage(first_run: tracking.Registry) -> None:
     """After one run the registry has @champion, tagged PASSED, with every lineage tag and the comparison figures;
-    with no champion before it, it had to beat the baseline: the naive model's score unless one is configured."""
+    with no champion before it, it had to beat the baseline: the naive model's score unless one is configured. Its
+    ONNX export was verified on the holdout: no prediction differs from scikit-learn's by more than 1e-6."""
     champion = first_run.version_by_alias(tracking.CHAMPION)
     assert champion is not None
     assert champion.tags[tracking.STATUS_TAG] == "PASSED"
+    assert champion.tags[tracking.ONNX_TAG] == tracking.ONNX_VERIFIED
+    assert float(champion.tags[tracking.ONNX_PARITY_TAG]) <= 1e-6
     for tag in REQUIRED_TAGS:
         assert champion.tags.get(tag), tag
     assert champion.tags["environment"] == "dev"
@@ -150,6 +158,71 @@ def test_dev_cannot_write_prod_paths(project: Path, first_run, capsys) -> None:
     assert not (project / "data" / "prod").exists()
 
 
+def test_batch_inference_uses_the_verified_onnx_flavour_and_predicts_what_scikit_learn_does(
+    project: Path, first_run: tracking.Registry, caplog
+) -> None:
+    """predict loads the champion's verified ONNX export, and every prediction it writes is within 1e-6 of the
+    champion's scikit-learn model on the same rows."""
+    import pandas as pd
+
+    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.__package_name }}.io.tracking"):
+        assert cli(project, "predict") == 0
+    assert "as @champion (onnx flavour)" in caplog.text
+    settings = load_settings("dev", project)
+    champion = first_run.load_alias(tracking.CHAMPION)
+    assert champion.flavour == "sklearn"  # unless asked for ONNX
+    batch = pd.read_parquet(project / predict.default_batch(settings))
+    out = pd.read_parquet(project / "data" / "dev" / "predictions.parquet")
+    expected = task_spec(settings.task).scores(champion.model, batch[list(champion.inputs)])
+    assert out["prediction"].to_numpy() == pytest.approx(expected, abs=1e-6)
+
+
+def test_an_export_that_fails_conversion_or_parity_says_why_and_scikit_learn_is_loaded(
+    project: Path, first_run: tracking.Registry, monkeypatch
+) -> None:
+    """A model that cannot be converted exactly (an empty string as a category) is tagged ``onnx: failed: ...`` at
+    registration; an export that predicts otherwise (another model's, standing for a wrong converter) is tagged
+    failed with its largest difference by validation's check. Either way, a loader that prefers ONNX gets the
+    scikit-learn flavour."""
+    import pandas as pd
+
+    settings = load_settings("dev", project)
+    spec = task_spec(settings.task)
+    train, holdout = holdout_split(settings, read_features(settings))
+    inputs = list(first_run.input_kinds(first_run.version_by_alias(tracking.CHAMPION).version))
+    categorical = [c for c in inputs if not pd.api.types.is_numeric_dtype(train[c])]
+    numeric = [c for c in inputs if c not in categorical]
+
+    def fit(frame, seed: int):
+        model = make_pipeline(spec, numeric, categorical, {"max_iter": 10}, seed)
+        return model.fit(frame[categorical + numeric], frame[settings.data.target])
+
+    def register(model) -> tracking.Version:
+        example = train[categorical + numeric].head(5)
+        output = getattr(model, spec.pyfunc_predict_fn)(example)
+        return first_run.log_trained_model(
+            model, example, output, predict_fn=spec.pyfunc_predict_fn, tags={}, params={}, metrics={}
+        )
+
+    blank = train.copy()
+    blank.loc[blank.index[::7], categorical[0]] = ""
+    unconvertible = register(fit(blank, seed=0))
+    assert unconvertible.tags[tracking.ONNX_TAG].startswith("failed:")
+    assert "empty string" in unconvertible.tags[tracking.ONNX_TAG]
+    assert first_run.verify_onnx(unconvertible, holdout) == {tracking.ONNX_TAG: unconvertible.tags[tracking.ONNX_TAG]}
+
+    other, real_export = fit(train.tail(len(train) // 2), seed=1), onnx_export.export
+    monkeypatch.setattr(onnx_export, "export", lambda model: real_export(other))
+    wrong = register(fit(train, seed=0))
+    monkeypatch.undo()
+    tags = first_run.verify_onnx(wrong, holdout)
+    assert tags[tracking.ONNX_TAG].startswith("failed: max |difference|")
+    assert float(tags[tracking.ONNX_PARITY_TAG]) > onnx_export.PARITY_TOLERANCE
+
+    for version in (unconvertible, wrong):
+        assert first_run.load(first_run.version(version.version), prefer_onnx=True).flavour == "sklearn"
+
+
 def test_your_own_csv_through_config_only(tmp_path: Path) -> None:
     """A CSV with its own column names runs the whole pipeline after editing only params.yaml."""
     import pandas as pd
@@ -198,4 +271,5 @@ def test_your_own_csv_through_config_only(tmp_path: Path) -> None:
     registry = tracking.connect(load_settings("dev", root))
     champion = registry.version_by_alias(tracking.CHAMPION)
     assert champion.tags[tracking.STATUS_TAG] == "PASSED"
+    assert champion.tags[tracking.ONNX_TAG] == tracking.ONNX_VERIFIED  # other columns, the same exact export
     assert "data/raw/my_flights.csv" in champion.tags["data_md5"]

@@ -17,8 +17,10 @@ from schemathesis.checks import not_a_server_error
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.features import request_records
 from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.data import read_features
 from {{ cookiecutter.__package_name }}.serving import server
 
 from .conftest import copy_project, edit_yaml
@@ -29,14 +31,17 @@ BOUNDED = settings(max_examples=120, deadline=None, suppress_health_check=list(H
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory):
-    """A champion served on a free port of 127.0.0.1."""
+    """A champion served on a free port of 127.0.0.1, in its verified ONNX flavour (what `serve` serves)."""
     root = copy_project(tmp_path_factory.mktemp("fuzz"))
     edit_yaml(root / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=False))
     for step in ("features", "online", "train"):
         assert main([step, "--env", "dev", "--root", str(root)]) == 0
     settings_ = load_settings("dev", root)
     registry = tracking.connect(settings_)
-    registry.set_alias(tracking.CHAMPION, registry.versions()[-1].version)
+    champion = registry.versions()[-1]
+    registry.set_alias(tracking.CHAMPION, champion.version)
+    holdout = holdout_split(settings_, read_features(settings_))[1]
+    assert registry.verify_onnx(champion, holdout)[tracking.ONNX_TAG] == tracking.ONNX_VERIFIED  # served: ONNX
     uvicorn_server, url = server.start(settings_, server.free_port())
     yield {"url": url, "settings": settings_}
     uvicorn_server.should_exit = True

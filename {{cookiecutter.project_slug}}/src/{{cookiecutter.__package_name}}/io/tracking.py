@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core import onnx_export
+from {{ cookiecutter.__package_name }}.core.task import task_spec
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 STATUS_TAG = "model_validation_status"
@@ -32,6 +35,11 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn.utils.validation.check_array",
 ]
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+# The ONNX flavour: an extra artifact of the version's run, served only once validation tags it verified.
+ONNX_ARTIFACT = "onnx/model.onnx"
+ONNX_TAG = "onnx"  # exported (at registration), then verified, or failed: why
+ONNX_PARITY_TAG = "onnx_parity"  # the largest difference from scikit-learn's predictions on the holdout
+ONNX_VERIFIED = "verified"
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +74,7 @@ class LoadedModel:
     inputs: tuple[str, ...]
     kinds: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
+    flavour: str = "sklearn"  # or "onnx": the export in onnxruntime, same predict / predict_proba
 
     def is_numeric(self, column: str) -> bool:
         return self.kinds[column] in NUMERIC_TYPES
@@ -269,17 +278,55 @@ class Registry:
             return None
         return {spec.name: getattr(spec.type, "name", str(spec.type)) for spec in signature.inputs.inputs}
 
-    def load(self, version: Version, alias: str = "") -> LoadedModel:
-        """Load ``version`` (the scikit-learn flavour) with its signature."""
+    def load(self, version: Version, alias: str = "", *, prefer_onnx: bool = False) -> LoadedModel:
+        """Load ``version`` with its signature: the scikit-learn flavour, or with ``prefer_onnx`` its ONNX export
+        when validation tagged it verified (falling back to scikit-learn if the export does not load)."""
         kinds = self.input_kinds(version.version) or {}
-        model = mlflow.sklearn.load_model(self.uri(version.version))
-        log.info("loaded %s v%s%s", self.name, version.version, f" as @{alias}" if alias else "")
-        return LoadedModel(self.name, alias, version.version, model, tuple(kinds), kinds, dict(version.tags))
+        model, flavour = None, "sklearn"
+        if prefer_onnx and version.tags.get(ONNX_TAG) == ONNX_VERIFIED:
+            try:
+                model, flavour = onnx_export.OnnxPipeline(self.onnx_model(version)), "onnx"
+            except Exception:  # a verified export that does not load: the scikit-learn flavour still serves
+                log.exception("the ONNX flavour of %s v%s did not load; using scikit-learn", self.name, version.version)
+        if model is None:
+            model = mlflow.sklearn.load_model(self.uri(version.version))
+        where = f" as @{alias}" if alias else ""
+        log.info("loaded %s v%s%s (%s flavour)", self.name, version.version, where, flavour)
+        return LoadedModel(self.name, alias, version.version, model, tuple(kinds), kinds, dict(version.tags), flavour)
 
-    def load_alias(self, alias: str) -> LoadedModel | None:
+    def onnx_model(self, version: Version) -> bytes:
+        """The serialised ONNX export logged with ``version``."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=ONNX_ARTIFACT, dst_path=folder
+            )
+            return Path(path).read_bytes()
+
+    def verify_onnx(self, version: Version, holdout) -> dict[str, str]:
+        """Score ``holdout`` with the version's ONNX export and its scikit-learn model; tag ``onnx`` verified when
+        every prediction agrees within ``onnx_export.PARITY_TOLERANCE`` (else ``failed: why``), and ``onnx_parity``
+        with the largest difference. Never raises: a version without a servable export is served by scikit-learn."""
+        status = version.tags.get(ONNX_TAG, "")
+        if not status.startswith("exported"):
+            tags = {ONNX_TAG: status or "failed: no ONNX export was logged with this version"}
+        else:
+            try:
+                inputs = list(self.input_kinds(version.version) or {})
+                exported = onnx_export.OnnxPipeline(self.onnx_model(version))
+                reference = mlflow.sklearn.load_model(self.uri(version.version))
+                scores = task_spec(self.settings.task).scores
+                result = onnx_export.parity(scores, reference, exported, holdout[inputs])
+                verdict = ONNX_VERIFIED if result.holds else f"failed: {result.describe()}"
+                tags = {ONNX_TAG: verdict, ONNX_PARITY_TAG: f"{result.max_abs_diff:.3g}"}
+            except Exception as err:  # e.g. the holdout lacks an input, onnxruntime refuses the graph
+                tags = {ONNX_TAG: _failed(err)}
+        self.tag(version.version, tags)
+        return tags
+
+    def load_alias(self, alias: str, *, prefer_onnx: bool = False) -> LoadedModel | None:
         """Load the version behind ``alias``; None when the alias is not set."""
         version = self.version_by_alias(alias)
-        return None if version is None else self.load(version, alias)
+        return None if version is None else self.load(version, alias, prefer_onnx=prefer_onnx)
 
     def log_trained_model(
         self,
@@ -313,8 +360,9 @@ class Registry:
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
                 pyfunc_predict_fn=predict_fn,
             )
+            onnx_status = _log_onnx(model)
         version = str(info.registered_model_version)
-        self.tag(version, {**tags, "run_id": run.info.run_id})
+        self.tag(version, {**tags, "run_id": run.info.run_id, ONNX_TAG: onnx_status})
         return self.version(version)
 
     def log_to_run(
@@ -378,6 +426,26 @@ class Registry:
             max_results=limit,
         )
         return [run.data.metrics.get("breach", 0.0) > 0 for run in runs]
+
+
+def _failed(err: Exception) -> str:
+    """An ``onnx`` tag for a failure: the reason, short enough for a tag."""
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return f"failed: {reason[:300]}"
+
+
+def _log_onnx(model: Any) -> str:
+    """Export ``model`` to ONNX into the active run (``ONNX_ARTIFACT``); the ``onnx`` tag's first value."""
+    try:
+        exported = onnx_export.export(model)
+    except onnx_export.ExportError as err:
+        log.warning("no ONNX flavour: %s", err)
+        return _failed(err)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(ONNX_ARTIFACT).name
+        path.write_bytes(exported)
+        mlflow.log_artifact(str(path), str(Path(ONNX_ARTIFACT).parent))
+    return "exported: parity not checked yet"
 
 
 def connect(settings: Settings) -> Registry:

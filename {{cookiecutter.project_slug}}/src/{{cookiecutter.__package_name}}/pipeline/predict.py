@@ -82,7 +82,7 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     check_write_allowed(settings, target)
     spec = task_spec(settings.task)
     registry = tracking.connect(settings)
-    champion = registry.load_alias(tracking.CHAMPION)
+    champion = registry.load_alias(tracking.CHAMPION, prefer_onnx=True)  # its ONNX export when verified: faster
     if champion is None:
         raise tracking.RegistryError(
             f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "

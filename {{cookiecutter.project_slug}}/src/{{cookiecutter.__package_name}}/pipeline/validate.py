@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core import gate
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
+from {{ cookiecutter.__package_name }}.io.data import read_features
 from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 from {{ cookiecutter.__package_name }}.pipeline._common import read_record
 
@@ -41,6 +43,7 @@ def run(settings: Settings, version: str, *, dry_run: bool = False) -> Report:
         return Report(version, gate.Verdict.from_json(current.tags[REPORT_TAG]), reused=True)
     if not dry_run:
         registry.tag(version, {tracking.STATUS_TAG: "PENDING"})
+        registry.verify_onnx(current, holdout_split(settings, read_features(settings))[1])  # serve ONNX only if equal
     verdict = gate.judge(
         task_spec(settings.task),
         settings.validate_,

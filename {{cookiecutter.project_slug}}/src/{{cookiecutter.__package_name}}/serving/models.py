@@ -55,7 +55,8 @@ class Router:
             if old_version == wanted_version:
                 continue
             started = time.perf_counter()
-            setattr(self, alias, self.registry.load(wanted, alias) if wanted is not None else None)
+            loaded = self.registry.load(wanted, alias, prefer_onnx=True) if wanted is not None else None
+            setattr(self, alias, loaded)
             if self.on_load is not None:
                 self.on_load(alias, old_version, wanted_version, time.perf_counter() - started)
             changed = True

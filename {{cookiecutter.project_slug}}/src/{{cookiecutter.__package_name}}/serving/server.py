@@ -62,5 +62,6 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
 
     host, port = args.host or settings.serve.host, args.port or settings.serve.port
     print(f"serving {settings.tracking.registered_model} on http://{host}:{port} (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level="info")
+    # No access log: the inference log has every request already, and a line per request costs throughput.
+    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level="info", access_log=False)
     return 0
