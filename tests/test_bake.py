@@ -37,12 +37,13 @@ def expected_files(config: dict) -> set[str]:
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md",
+        "docs/operations.md", "tests/unit/test_onnx_export.py",
     }
     modules = [
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",
-        "core/gate", "core/metrics", "core/model", "core/periods", "core/policy", "core/promotion", "core/task",
-        "io/__init__", "io/ci", "io/data", "io/dvc", "io/files", "io/git", "io/lineage", "io/notify", "io/published",
+        "core/gate", "core/metrics", "core/model", "core/onnx_export", "core/periods", "core/policy", "core/promotion",
+        "core/task", "io/__init__", "io/ci", "io/data", "io/dvc", "io/files", "io/git", "io/lineage", "io/notify",
+        "io/published",
         "io/tracking", "io/upstream", "pipeline/__init__", "pipeline/_common", "pipeline/ingest", "pipeline/score",
         "operate/__init__", "operate/alert", "operate/cycle", "operate/dispatch", "operate/issue", "operate/publish",
         "operate/replay", "operate/retention", "operate/timeline",
