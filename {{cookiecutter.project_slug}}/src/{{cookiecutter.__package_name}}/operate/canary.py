@@ -47,6 +47,8 @@ def _judge(settings: Settings, registry: tracking.Registry, args: argparse.Names
         print(f"error: the inference log of {settings.env} is empty: serve traffic first (make serve)")
         return 1
     key = settings.data.id_column
+    # A flight asked about again counts once per version (its latest answer): repeats must not weigh an arm.
+    answers = answers.dropna(subset=[key]).drop_duplicates(["model_version", key], keep="last")
     joined = answers.merge(_label_of(settings), on=key, how="left")
     result = judge(task_spec(settings.task), joined, champion, challenger, min_labelled=args.min_labelled)
     fraction, shadow = canary_state(settings.serve.challenger_fraction, settings.serve.shadow, registry.model_tags())
@@ -54,7 +56,7 @@ def _judge(settings: Settings, registry: tracking.Registry, args: argparse.Names
     print(f"\n== canary ({settings.env}): {registry.name}, {mode} ==")
     for arm in (result.champion, result.challenger):
         shown = "n/a" if arm.metric is None else f"{arm.metric:.4f}"
-        print(f"  @{arm.alias:<10} v{arm.version:<4} answered {arm.answered:>7,}  labelled {arm.labelled:>7,}  "
+        print(f"  @{arm.alias:<10} v{arm.version:<4} flights {arm.answered:>7,}  labelled {arm.labelled:>7,}  "
               f"{result.metric} {shown}")  # fmt: skip
     if result.difference is not None:
         print(f"  gain of the challenger  {result.difference:+.4f} ({result.metric}, positive is better), "
