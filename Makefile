@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-drift clean
+.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,8 +54,11 @@ $(BENCH_PROJECT)/mlflow.db: | $(VENV)/.installed
 bench-predict: $(BENCH_PROJECT)/mlflow.db ## Batch inference vs a hand-written baseline, 1M and 10M rows (docs/benchmarks.md)
 	$(BENCH_PYTHON) bench/predict_throughput.py
 
-bench-serving: $(BENCH_PROJECT)/mlflow.db ## The project's server vs `mlflow models serve`, 1 and 8 clients (docs/benchmarks.md)
+bench-serving: $(BENCH_PROJECT)/mlflow.db ## The project's server (ONNX, scikit-learn) vs `mlflow models serve`, 1 and 8 clients
 	$(BENCH_PYTHON) bench/serving_throughput.py
+
+bench-onnx: $(BENCH_PROJECT)/mlflow.db ## The champion's ONNX export vs scikit-learn: one-row latency, batch throughput
+	$(BENCH_PYTHON) bench/onnx_flavour.py
 
 bench-drift: $(BENCH_PROJECT)/mlflow.db ## Drift statistics vs Evidently, 1M rows x 20 features (docs/benchmarks.md)
 	$(BENCH_PYTHON) bench/drift_speed.py --uv $(BIN)/uv

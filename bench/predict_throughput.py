@@ -3,7 +3,9 @@
 Measures a baked project with a champion in its dev registry (`make bench-project` bakes one and runs its pipeline).
 Writes its input files under bench/.work/ and prints a Markdown table for docs/benchmarks.md.
 For each input size (1x = 1,000,000 rows, 10x = 10,000,000 rows) it runs each contender in a
-fresh process, so the peak resident memory (ru_maxrss) belongs to that contender alone.
+fresh process, so the peak resident memory (ru_maxrss) belongs to that contender alone. The contenders: the
+baseline (the scikit-learn model), the predict step as it runs (the champion's ONNX export when validation verified
+it), and the predict step on the scikit-learn flavour (`pipeline-sklearn`).
 """
 
 from __future__ import annotations
@@ -68,10 +70,25 @@ def contender_baseline(source: Path, target: Path) -> None:
     pq.write_table(out, target)
 
 
+def contender_pipeline_sklearn(source: Path, target: Path) -> None:
+    """The predict step with the ONNX flavour switched off."""
+    from sklearn_only import scikit_learn_only
+
+    module("io.tracking").Registry.load = scikit_learn_only
+    contender_pipeline(source, target)
+
+
+CONTENDERS = {
+    "baseline": contender_baseline,
+    "pipeline": contender_pipeline,
+    "pipeline-sklearn": contender_pipeline_sklearn,
+}
+
+
 def child(name: str, source: Path) -> None:
     """Run one contender in this process; print seconds and peak RSS as JSON."""
     target = WORK / f"out_{name}.parquet"
-    run = contender_pipeline if name == "pipeline" else contender_baseline
+    run = CONTENDERS[name]
     started = time.perf_counter()
     run(source, target)
     seconds = time.perf_counter() - started
@@ -90,16 +107,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", nargs=2, metavar=("NAME", "SOURCE"), help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows at 1x (default 1,000,000)")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 10], help="input sizes, times --rows")
+    parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS), default=list(CONTENDERS))
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return 0
     print("| input | contender | rows/s | seconds | peak RSS (MB) |\n| --- | --- | ---: | ---: | ---: |")
     results = {}
-    for factor in (1, 10):
+    for factor in args.factors:
         rows = args.rows * factor
         source = make_input(rows)
-        for name in ("baseline", "pipeline"):
+        for name in args.contenders:
             result = measure(name, source)
             results[(factor, name)] = result
             print(
@@ -107,10 +126,14 @@ def main() -> int:
                 f"{result['seconds']:.1f} | {result['peak_mb']:,.0f} |",
                 flush=True,
             )
-    ratio = results[(1, "baseline")]["seconds"] / results[(1, "pipeline")]["seconds"]
-    growth = results[(10, "pipeline")]["peak_mb"] / results[(1, "pipeline")]["peak_mb"]
-    print(f"\npipeline throughput / baseline at 1x: {ratio:.2f} (target >= 0.8)")
-    print(f"pipeline peak memory 10x / 1x: {growth:.2f} (flat means close to 1)")
+    first, last = args.factors[0], args.factors[-1]
+    for name in ("baseline", "pipeline-sklearn"):
+        if (first, name) in results and (first, "pipeline") in results:
+            ratio = results[(first, name)]["seconds"] / results[(first, "pipeline")]["seconds"]
+            print(f"\npipeline throughput / {name} at {first}x: {ratio:.2f}")
+    if last != first and (last, "pipeline") in results and (first, "pipeline") in results:
+        growth = results[(last, "pipeline")]["peak_mb"] / results[(first, "pipeline")]["peak_mb"]
+        print(f"pipeline peak memory {last}x / {first}x: {growth:.2f} (flat means close to 1)")
     return 0
 
 

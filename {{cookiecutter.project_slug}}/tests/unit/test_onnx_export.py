@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from onnx import numpy_helper
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from {{ cookiecutter.__package_name }}.core import onnx_export
 from {{ cookiecutter.__package_name }}.core.model import make_pipeline
@@ -21,6 +23,14 @@ from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, Infer
 QUICK = {"learning_rate": 0.2, "max_iter": 15, "max_leaf_nodes": 8, "min_samples_leaf": 5, "l2_regularization": 0.0}
 CATEGORICAL, NUMERIC = ["carrier", "route"], ["distance", "hour"]
 ROUTES = 300  # more than the encoder's max_categories (250): the rarest routes share one code
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_openmp_thread():
+    """scikit-learn's trees on one OpenMP thread here: these small fits and predictions gain nothing from a second
+    one, and on a busy machine waiting for it costs seconds."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def table(rows: int, seed: int, unseen: bool = False) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -44,7 +54,9 @@ def table(rows: int, seed: int, unseen: bool = False) -> tuple[pd.DataFrame, pd.
     return frame, pd.Series((signal > 1).astype(int)), pd.Series(signal * 10)
 
 
+@functools.cache
 def fitted(task: str, seed: int = 0):
+    """A pipeline fitted on 2,000 rows of ``table`` (one per task and seed: the tests only read it)."""
     frame, binary, numeric = table(2000, seed)
     spec = task_spec(task)
     model = make_pipeline(spec, NUMERIC, CATEGORICAL, QUICK, seed=seed)
