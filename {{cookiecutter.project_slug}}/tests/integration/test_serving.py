@@ -79,6 +79,8 @@ def test_health_and_metadata(served) -> None:
     assert status == 200 and meta["aliases"]["champion"]["version"] == "1"
     assert meta["aliases"]["challenger"]["version"] == "2"
     assert meta["aliases"]["champion"]["tags"]["git_commit"]
+    for loaded in meta["aliases"].values():  # served on ONNX exactly when validation verified the export
+        assert loaded["flavour"] == ("onnx" if loaded["tags"].get("onnx") == "verified" else "sklearn"), loaded
 
 
 def test_canary_split_is_sticky_and_about_ten_percent(served) -> None:

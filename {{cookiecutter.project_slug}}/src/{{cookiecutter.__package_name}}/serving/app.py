@@ -214,7 +214,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     @app.get("/metadata")
     async def metadata() -> dict:
         loaded = {
-            m.alias: {"version": m.version, "inputs": list(m.inputs), "tags": m.tags}
+            m.alias: {"version": m.version, "flavour": m.flavour, "inputs": list(m.inputs), "tags": m.tags}
             for m in (router.champion, router.challenger)
             if m is not None
         }
