@@ -17,6 +17,12 @@ from pathlib import Path
 
 import pytest
 
+# Two workers share two cores with the servers, pipelines and act jobs each scenario starts. OpenMP (scikit-learn's
+# histogram trees) would start one spinning thread per core in every process: oversubscribed, its threads wait on
+# each other. One OpenMP thread per process, inherited by every bake's subprocesses: one own-data pipeline test took
+# 113 s with two threads beside one busy process, 31 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
