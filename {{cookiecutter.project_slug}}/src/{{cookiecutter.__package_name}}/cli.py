@@ -42,6 +42,8 @@ COMMANDS = {
     "alert": "{{ cookiecutter.__package_name }}.operate.alert",
     "breach-issue": "{{ cookiecutter.__package_name }}.operate.issue",
     "replay": "{{ cookiecutter.__package_name }}.operate.replay",
+    "card": "{{ cookiecutter.__package_name }}.pipeline.card",
+    "record-approval": "{{ cookiecutter.__package_name }}.pipeline.approval",
 }
 
 
