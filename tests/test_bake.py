@@ -37,7 +37,7 @@ def expected_files(config: dict) -> set[str]:
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md",
+        "docs/operations.md", "docs/governance.md", "tests/unit/test_governance.py",
     }
     modules = [
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",
@@ -50,6 +50,8 @@ def expected_files(config: dict) -> set[str]:
         "pipeline/rollback", "pipeline/status", "pipeline/train", "pipeline/validate",
         "serving/__init__", "serving/app", "serving/models", "serving/payload", "serving/scoring", "serving/server",
         "monitoring/__init__", "monitoring/monitor", "monitoring/report",
+        "core/audit", "core/card", "core/explain", "core/fairness", "io/audit", "io/card", "pipeline/approval",
+        "pipeline/card",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
     files.add(f".github/rulesets/{config.get('default_branch', 'main')}.json")

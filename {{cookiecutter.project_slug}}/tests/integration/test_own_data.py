@@ -68,6 +68,7 @@ def test_a_public_table_goes_green_with_configuration_only(tmp_path: Path, name:
 
     def rules(doc: dict) -> None:
         doc["validate"].update(thresholds=thresholds, slice_columns=slices, slice_floor=floor)
+        doc["governance"].update(group_columns=slices)
 
     root = own_project(tmp_path, make(), task, target, rules)
     for step in STEPS:
