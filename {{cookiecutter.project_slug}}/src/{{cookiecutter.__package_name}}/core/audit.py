@@ -82,7 +82,8 @@ def approvals_of(reviews: Iterable[Mapping], environment: str, run_url: str) -> 
 def line(item: Entry) -> str:
     """One line of ``make status``: when, what, on which version, who, why."""
     when = item.at[:19].replace("T", " ") + "Z"
-    why = f"  reason: {item.reason}" if item.reason else ""
+    label = "comment" if item.action == "approval" else "reason"  # a reviewer's comment, or the --reason given
+    why = f"  {label}: {item.reason}" if item.reason else ""
     return f"{when}  {item.action:<8} v{item.version:<4} {item.detail}  by {item.user}{why}"
 
 

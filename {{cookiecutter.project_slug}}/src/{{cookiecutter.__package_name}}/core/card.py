@@ -28,7 +28,14 @@ LINEAGE_TAGS = (
     "retraining_trigger",
     "retraining_period",
 )
-APPROVAL_TAGS = ("approved_by", "approval_at", "approval_environment", "approval_run_url", "approval_comment")
+APPROVAL_TAGS = {
+    "approved_by": "approved by",
+    "approval_at": "recorded at (UTC)",
+    "approval_environment": "environment",
+    "approval_source": "source",
+    "approval_run_url": "workflow run",
+    "approval_comment": "comment",
+}
 RATE_LABELS = {
     "rows": "rows",
     "actual": "actual rate",
@@ -51,7 +58,6 @@ class Facts:
     task: str
     label: str  # what the label means (the task spec)
     primary_metric: str
-    output: str  # what a SHAP value is measured in
     run_id: str
     created: str
     aliases: tuple[str, ...]
@@ -93,6 +99,14 @@ def _f(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _count(value: Any) -> str:
+    """A number of rows with thousands separators ('-' when unknown)."""
+    try:
+        return f"{int(float(value)):,}"
+    except (TypeError, ValueError):
+        return "-"
+
+
 def _model(facts: Facts) -> Section:
     params = {k.removeprefix("model."): v for k, v in facts.params.items() if k.startswith("model.")}
     inputs = facts.params.get("inputs", "")
@@ -104,7 +118,7 @@ def _model(facts: Facts) -> Section:
         ("estimator", "scikit-learn HistGradientBoosting (ordinal-encoded categoricals, native categorical splits)"),
         ("hyper-parameters", ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or "-"),
         ("inputs", f"{len(inputs.split(',')) if inputs else 0}: {inputs.replace(',', ', ')}"),
-        ("training rows", facts.params.get("train_rows", "-")),
+        ("training rows", _count(facts.params.get("train_rows"))),
         ("registered", facts.created),
         ("MLflow run", facts.run_id),
     ]
@@ -141,7 +155,7 @@ def _metrics(facts: Facts) -> Section:
     metric = facts.primary_metric
     rows = []
     for name, value in sorted(facts.metrics.items()):
-        if name.startswith("fairness_"):
+        if name.startswith("fairness_") or name == "holdout_rows":  # in the text above, and in Fairness below
             continue
         need = facts.thresholds.get(name)
         rows.append((name, _f(value), "-" if need is None else _f(need, 2)))
@@ -150,7 +164,7 @@ def _metrics(facts: Facts) -> Section:
         ("column", "value", "rows", metric),
         tuple((s["column"], s["value"], f"{s['rows']:,}", _f(s.get(metric))) for s in ordered),
     )
-    text = (f"On the holdout ({_f(facts.metrics.get('holdout_rows'), 0)} rows). Slices worst first.",)
+    text = (f"On the holdout ({_count(facts.metrics.get('holdout_rows'))} rows). Slices worst first.",)
     metrics = Table(("metric", "holdout", "threshold"), tuple(rows))
     return Section("Metrics and slices", text=text, tables=(metrics, slices))
 
@@ -182,7 +196,7 @@ def _fairness(facts: Facts) -> Section:
         rows = tuple(
             (
                 f"{g['group']}{'' if g['group'] in column.judged else ' *'}",
-                *(_f(g[k], 0 if k == "rows" else 3) for k in keys),
+                *(_count(g[k]) if k == "rows" else _f(g[k], 3) for k in keys),
             )
             for g in column.groups
         )
@@ -228,17 +242,13 @@ def _gate(facts: Facts) -> Section:
 
 
 def _approval(facts: Facts) -> Section:
-    approved = tuple(
-        (tag.removeprefix("approval_").replace("_", " "), facts.tags[tag])
-        for tag in APPROVAL_TAGS
-        if facts.tags.get(tag)
-    )
+    approved = tuple((label, facts.tags[tag]) for tag, label in APPROVAL_TAGS.items() if facts.tags.get(tag))
     text = () if approved else ("No approval recorded: no release run's production approval names this version.",)
     trail = Table(
         ("when (UTC)", "action", "by", "reason", "detail"),
         tuple((e.at[:19].replace("T", " "), e.action, e.user, e.reason or "-", e.detail) for e in facts.audit),
     )
-    tables = ((Table(("approval", ""), approved),) if approved else ()) + ((trail,) if facts.audit else ())
+    tables = ((Table(("", ""), approved),) if approved else ()) + ((trail,) if facts.audit else ())
     return Section("Approval and audit trail", text=text, tables=tables)
 
 
@@ -361,7 +371,9 @@ def to_html(title: str, sections: Sequence[Section], generated: str, facts: Fact
     badges = [f'<span class="{"pass" if status == "PASSED" else "fail"}">gate {html.escape(status)}</span>']
     badges += [f"<span>@{html.escape(alias)}</span>" for alias in facts.aliases]
     if facts.tags.get("approved_by"):
-        badges.append(f'<span class="pass">approved by {html.escape(facts.tags["approved_by"])}</span>')
+        stand_in = facts.tags.get("approval_source") == "act"
+        label = "approval: act's stand-in" if stand_in else f"approved by {facts.tags['approved_by']}"
+        badges.append(f'<span class="pass">{html.escape(label)}</span>')
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body><main>",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core import audit, card, explain
+from {{ cookiecutter.__package_name }}.core import audit, card
 from {{ cookiecutter.__package_name }}.core.gate import Verdict
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
@@ -35,7 +35,6 @@ def facts(settings: Settings, registry: tracking.Registry, version: str) -> card
         task=settings.task,
         label=spec.label,
         primary_metric=spec.primary_metric,
-        output=explain.UNITS[settings.task],
         run_id=found.run_id,
         created=created,
         aliases=aliases,
