@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import shap
 
 from {{ cookiecutter.__package_name }}.config import load_settings
 from {{ cookiecutter.__package_name }}.core import audit, card, explain, fairness, gate
@@ -63,6 +62,8 @@ def test_shap_values_add_up_to_the_prediction_with_categorical_splits(task: str)
 
 def test_shap_values_are_shaps_own_on_a_model_without_categorical_splits() -> None:
     """Where shap.TreeExplainer reads the trees right (numeric splits only), the figures are the same."""
+    import shap  # only here: importing it takes seconds
+
     frame = flights_like()
     numeric = ["hour", "temp", "wind", "distance"]
     model = make_pipeline(task_spec("classification"), numeric, [], QUICK, seed=0)
@@ -94,7 +95,9 @@ def test_top_contributions_are_the_largest_by_magnitude_and_bounded() -> None:
 
 
 def rules(**changes) -> object:
-    return SETTINGS.governance.model_copy(update={"group_columns": ("region",), "min_group_rows": 50, **changes})
+    """The shipped governance settings judging a classifier's selection rates per region."""
+    fixed = {"group_columns": ("region",), "min_group_rows": 50, "disparity_metric": "selection_rate"}
+    return SETTINGS.governance.model_copy(update={**fixed, "selection_threshold": 0.5, **changes})
 
 
 def scored_groups() -> tuple[pd.DataFrame, np.ndarray]:
@@ -120,6 +123,17 @@ def test_a_disparity_beyond_the_limit_fails_and_names_the_worst_group() -> None:
     assert fairness.verdict(report, rules(disparity_limit=0.5))[0]
     restored = fairness.FairnessReport.from_dict(json.loads(json.dumps(report.as_dict())))
     assert fairness.verdict(restored, rules(disparity_limit=0.3)) == (passed, detail)
+
+
+def test_for_an_error_metric_the_worst_group_is_the_one_with_the_largest_error() -> None:
+    """Regression judged by mae: the group the model misses by most is the worst, whatever the overall error."""
+    frame = pd.DataFrame({"region": ["north"] * 60 + ["south"] * 60, "y": [10.0] * 120})
+    scores = np.array([12.0] * 60 + [40.0] * 60)  # 2 minutes off in the north, 30 in the south
+    report = fairness.report(task_spec("regression"), frame, "y", scores, rules(disparity_metric="mae"))
+    (column,) = report.columns
+    assert column.difference == pytest.approx(28.0) and (column.worst, column.best) == ("south", "north")
+    passed, detail = fairness.verdict(report, rules(disparity_metric="mae", disparity_limit=20.0))
+    assert not passed and "worst group region=south (30.0000)" in detail
 
 
 def test_the_fairness_check_fails_on_missing_columns_and_on_reports_of_other_settings() -> None:
@@ -195,7 +209,7 @@ def facts(**changes) -> card.Facts:
     verdict = gate.Verdict((gate.Check("signature", True, "input signature logged"),))
     base = dict(
         name="m_prod", version="7", environment="prod", task="classification", label="1 when late",
-        primary_metric="roc_auc", output="log-odds", run_id="r" * 32, created="2026-01-31T00:00:00+00:00",
+        primary_metric="roc_auc", run_id="r" * 32, created="2026-01-31T00:00:00+00:00",
         aliases=("champion",),
         tags={"model_validation_status": "PASSED", "git_commit": "c" * 40, "data_md5": '{"data/full": "d41d8"}',
          "split": "time: the latest 20% of rows", "approved_by": "ana", "approval_at": "2026-02-01T00:00:00+00:00"},
