@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift clean
+.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift bench-governance clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ bench-onnx: $(BENCH_PROJECT)/mlflow.db ## The champion's ONNX export vs scikit-l
 
 bench-drift: $(BENCH_PROJECT)/mlflow.db ## Drift statistics vs Evidently, 1M rows x 20 features (docs/benchmarks.md)
 	$(BENCH_PYTHON) bench/drift_speed.py --uv $(BIN)/uv
+
+bench-governance: $(BENCH_PROJECT)/mlflow.db ## Gate time with and without fairness, SHAP and the model card (docs/benchmarks.md)
+	$(BENCH_PYTHON) bench/governance_gate.py
 
 clean: ## Remove the virtual environment, the demo and the benchmarks' work folder
 	rm -rf $(VENV) $(DEMO_DIR) $(BENCH_WORK)

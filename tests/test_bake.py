@@ -38,7 +38,7 @@ def expected_files(config: dict) -> set[str]:
         "tests/unit/test_decisions.py", "tests/unit/test_layers.py", "tests/unit/test_dataset.py",
         "tests/integration/test_own_data.py", "tests/integration/test_serving_fuzz.py",
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
-        "docs/operations.md", "tests/unit/test_onnx_export.py",
+        "docs/operations.md", "tests/unit/test_onnx_export.py", "docs/governance.md", "tests/unit/test_governance.py",
         "docs/serving.md", "docs/deploy.md", "tests/integration/test_smoke.py", "deploy/k8s/deploy.sh",
         "deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
         *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
@@ -59,6 +59,8 @@ def expected_files(config: dict) -> set[str]:
         # online serving: the online feature table, raw-record features, metrics, the judged canary
         "pipeline/online", "io/online", "io/inference_log", "serving/flights", "serving/metrics", "core/canary",
         "operate/canary",
+        "core/audit", "core/card", "core/explain", "core/fairness", "io/audit", "io/card", "pipeline/approval",
+        "pipeline/card",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
     files.add(f"src/{pkg}/serving/examples.json")

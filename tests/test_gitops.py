@@ -91,9 +91,9 @@ def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
 @pytest.mark.heavy(minutes=12)
 def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
     """release/1.0 trains, validates, promotes on the first load of prod data: the prod champion's lineage names the
-    release commit and the tracked data, and the commit carries the model tag; a second release keeps the champion ->
-    the monthly cycle runs twice (ingest, score, monitor, publish to the data branch) and dispatches retraining once
-    per episode."""
+    release commit and the tracked data, the commit carries the model tag, the version the approval (act's stand-in)
+    and a model card; a second release keeps the champion -> the monthly cycle runs twice (ingest, score, monitor,
+    publish to the data branch) and dispatches retraining once per episode -> a rollback's reason is in `make status`."""
     project, origin = pushed_bake(tmp_path)
     project.run("git", "switch", "-q", "main")
 
@@ -116,6 +116,12 @@ def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
     assert json.loads(tags["data_md5"])["data/full"] == published_md5(origin, "data/full.dvc")  # tracked, not rebuilt
     tagged = subprocess.run(["git", "rev-parse", "model-prod-v1^{commit}"], cwd=origin, capture_output=True, text=True)
     assert tagged.stdout.strip() == head
+    # The promote job recorded the approval on the version: under act, the stand-in, marked as such.
+    assert tags["approved_by"].startswith("act (local: ") and tags["approval_source"] == "act"
+    assert tags["approval_environment"] == "production" and "/actions/runs/" in tags["approval_run_url"]
+    approvals = [json.loads(v) for k, v in tags.items() if k.startswith("audit_") and k.endswith("_approval")]
+    assert len(approvals) == 1 and approvals[0]["user"] == tags["approved_by"]
+    assert "model_card.html" in model_description(project, "flight_delays_prod", "1")
 
     # Release again from the same commit: v2 trains, passes the gate and ties v1, so v1 stays champion. The run is
     # green and says so; the tag of v1 stays where it is.
@@ -144,6 +150,31 @@ def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
     again = project.run("make", "monitor", "ENV=prod", check=False, timeout=900)
     assert "== monitor (prod) ==" in again.stdout and "period                                       2013-07" in again.stdout
     assert "retraining due: false" in again.stdout and "already dispatched for this episode" in again.stdout
+
+    # A rollback from the command line carries its reason, and `make status` shows it in the audit trail.
+    set_alias(project, "flight_delays_prod", "previous_champion", "2")
+    reason = "v1 drifted all summer: back to v2 until the retraining lands"
+    project.run("make", "rollback", "ENV=prod", f"REASON={reason}", timeout=600)
+    status = project.run("make", "status", "ENV=prod", timeout=600).stdout
+    assert re.search(r"@champion\s+v2\s", status)
+    (line,) = [row for row in status.splitlines() if re.search(r"\srollback\s+v2\s", row)]
+    assert "@champion v1 -> v2" in line and f"reason: {reason}" in line
+
+
+def model_description(project: Baked, model: str, version: str) -> str:
+    query = (
+        "import mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+        f"print(mlflow.MlflowClient().get_model_version('{model}', '{version}').description)"
+    )
+    return project.run(".venv/bin/python", "-c", query).stdout
+
+
+def set_alias(project: Baked, model: str, alias: str, version: str) -> None:
+    query = (
+        "import mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+        f"mlflow.MlflowClient().set_registered_model_alias('{model}', '{alias}', '{version}')"
+    )
+    project.run(".venv/bin/python", "-c", query)
 
 
 def data_commits(origin: Path) -> int:

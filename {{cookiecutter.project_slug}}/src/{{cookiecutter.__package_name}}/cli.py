@@ -45,6 +45,8 @@ COMMANDS = {
     "canary": "{{ cookiecutter.__package_name }}.operate.canary",
     "breach-issue": "{{ cookiecutter.__package_name }}.operate.issue",
     "replay": "{{ cookiecutter.__package_name }}.operate.replay",
+    "card": "{{ cookiecutter.__package_name }}.pipeline.card",
+    "record-approval": "{{ cookiecutter.__package_name }}.pipeline.approval",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 PARAMS_FILE = "params.yaml"
@@ -163,6 +163,29 @@ class RetentionConfig(Frozen):
     archive_after_days: int = Field(gt=0, description="Versions older than this, holding no alias, are archived")
 
 
+class GovernanceConfig(Frozen):
+    group_columns: tuple[str, ...] = Field(
+        description="Columns whose groups fairness compares; name your sensitive attributes here (docs/governance.md)"
+    )
+    disparity_metric: Literal["selection_rate", "true_positive_rate", "false_positive_rate", "roc_auc", "mae"] = Field(
+        description="The per-group figure the gate compares (roc_auc and the rates: classification; mae: regression)"
+    )
+    disparity_limit: float = Field(ge=0, description="Fail the gate when two groups of a column differ by more")
+    selection_threshold: float = Field(description="A row is selected (predicted positive, or late) from this score")
+    min_group_rows: int = Field(gt=0, description="Groups with fewer holdout rows are reported, not judged")
+    shap_rows: int = Field(ge=0, description="Holdout rows evaluate explains for the SHAP summary (0: none)")
+    explain_top_k: int = Field(gt=0, description="Contributions per row that predict --explain adds")
+    explain_max_rows: int = Field(gt=0, description="Most rows explained at once (predict --explain, the server)")
+    intended_use: str = Field(description="The model card's intended use")
+    limitations: str = Field(description="The model card's known limitations and uses out of scope")
+
+
+TASK_METRICS = {
+    "classification": ("selection_rate", "true_positive_rate", "false_positive_rate", "roc_auc"),
+    "regression": ("selection_rate", "mae"),
+}
+
+
 class GuardConfig(Frozen):
     prod_paths: tuple[Path, ...] = Field(description="Paths only the prod environment may write to")
 
@@ -182,6 +205,7 @@ class Settings(Frozen):
     operate: OperateConfig
     alerts: AlertsConfig
     retention: RetentionConfig
+    governance: GovernanceConfig
     guard: GuardConfig
     root: Path = Field(default=Path("."), exclude=True, description="Project root that relative paths start from")
     tracking_uri: str = Field(default="", exclude=True, description="The MLflow store, resolved once by load_settings")
@@ -198,6 +222,17 @@ class Settings(Frozen):
         if self.data.source == "csv" and self.data.csv_path is None:
             raise ValueError("data.csv_path is required when data.source is csv")
         return self
+
+    @field_validator("governance")
+    @classmethod
+    def _disparity_metric_fits_the_task(cls, governance: GovernanceConfig, info: ValidationInfo) -> GovernanceConfig:
+        allowed = TASK_METRICS.get(info.data.get("task", ""), ())
+        if allowed and governance.disparity_metric not in allowed:
+            raise ValueError(
+                f"disparity_metric {governance.disparity_metric!r} does not apply to {info.data['task']}: "
+                f"use one of {', '.join(allowed)}"
+            )
+        return governance
 
     def path(self, relative: Path | str) -> Path:
         """Resolve a configured path against the project root."""
@@ -322,6 +357,8 @@ def load_settings(env: str, root: Path | str = ".", environ: Mapping[str, str] |
                 lines.append(f"{where}: key '{key}' is set per environment: use {MOVED[loc]}.")
             elif problem["type"] == "extra_forbidden":
                 lines.append(f"{where}: unknown key '{key}'. Check its spelling against params.yaml.")
+            elif problem["type"] == "value_error":  # a rule across keys: its message names them
+                lines.append(f"{where}: key '{key}': {problem['msg'].removeprefix('Value error, ')}.")
             elif problem["type"] == "missing":
                 lines.append(f"{where}: missing key '{key}'. Add it to params.yaml or {env_path}.")
             else:

@@ -49,8 +49,10 @@ def copy_project(root: Path, rows: int | None = 3000) -> Path:
         # 3,000 rows give noisy figures: these judge the gate's mechanics, not the sample's quality
         if doc["task"] == "classification":
             doc["validate"].update(thresholds={"roc_auc": 0.55, "average_precision": 0.2}, slice_floor=0.45)
+            doc["governance"]["disparity_limit"] = 0.6  # the roc_auc of ~100-row carriers spreads widely
         else:  # on 3,000 rows the quick model does not beat the median's mae (25.5 min): judge the mechanics
             doc["validate"].update(thresholds={"mae": 35.0, "rmse": 60.0}, slice_floor=90.0)
+            doc["governance"]["disparity_limit"] = 90.0
             doc["promote"]["baseline"] = 40.0
 
     edit_yaml(root / "params.yaml", quick)

@@ -27,9 +27,10 @@ PACKAGE = "{{ cookiecutter.__package_name }}"
 QUICK = {"train": {"model": {"max_iter": 40}}, "monitor": {"reference_rows": 3000}}
 # ~2,000 flights a month judge the cycle's mechanics, not the sample's quality (as in conftest.copy_project)
 GATE = {
-    "classification": {"validate": {"thresholds": {"roc_auc": 0.55, "average_precision": 0.2}, "slice_floor": 0.45}},
+    "classification": {"validate": {"thresholds": {"roc_auc": 0.55, "average_precision": 0.2}, "slice_floor": 0.45},
+                       "governance": {"disparity_limit": 0.6}},
     "regression": {"validate": {"thresholds": {"mae": 35.0, "rmse": 60.0}, "slice_floor": 90.0},
-                   "promote": {"baseline": 40.0}},
+                   "promote": {"baseline": 40.0}, "governance": {"disparity_limit": 90.0}},
 }  # fmt: skip
 
 

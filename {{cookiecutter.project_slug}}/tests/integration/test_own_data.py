@@ -52,6 +52,7 @@ def own_project(root: Path, frame: pd.DataFrame, task: str, target: str, edit: C
         doc["data"].update(source="csv", csv_path="data/raw/own.csv", target=target, time_column=None, max_rows=None)
         doc["tracking"]["uri"] = "sqlite:///mlflow.db"
         doc["validate"].update(slice_min_rows=20)
+        doc["governance"].update(disparity_metric="selection_rate" if task == "classification" else "mae")
         if edit:
             edit(doc)
 
@@ -68,6 +69,7 @@ def test_a_public_table_goes_green_with_configuration_only(tmp_path: Path, name:
 
     def rules(doc: dict) -> None:
         doc["validate"].update(thresholds=thresholds, slice_columns=slices, slice_floor=floor)
+        doc["governance"].update(group_columns=slices)
 
     root = own_project(tmp_path, make(), task, target, rules)
     for step in STEPS:

@@ -10,7 +10,7 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
-from {{ cookiecutter.__package_name }}.core import onnx_export
+from {{ cookiecutter.__package_name }}.core import audit, gate, onnx_export
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.model import make_pipeline
 from {{ cookiecutter.__package_name }}.core.task import task_spec
@@ -96,6 +96,37 @@ def test_impossible_threshold_fails_the_gate_and_never_moves_the_champion(projec
         edit_yaml(project / "params.yaml", lambda doc: doc["validate"]["thresholds"].pop(metric))
 
 
+def test_a_disparity_beyond_the_limit_fails_the_gate_naming_the_worst_group(project: Path, first_run, capsys) -> None:
+    """With governance.disparity_limit 0, a new version's groups differ by more than the limit: the gate fails on
+    fairness alone, names the worst group in its report and on the model card, and @champion stays."""
+    before = first_run.version_by_alias(tracking.CHAMPION).version
+    limit = load_settings("dev", project).governance.disparity_limit
+    edit_yaml(project / "params.yaml", lambda doc: doc["governance"].update(disparity_limit=0.0))
+    edit_yaml(project / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=False))  # quicker
+    try:
+        assert cli(project, "train") == 0
+        assert cli(project, "evaluate") == 0
+        capsys.readouterr()
+        assert cli(project, "validate") == 1
+        printed = capsys.readouterr().out
+        registry = tracking.connect(load_settings("dev", project))
+        newest = registry.versions()[-1]
+        verdict = gate.Verdict.from_json(newest.tags["validation_report"])
+        assert [check.name for check in verdict.checks if not check.passed] == ["fairness"]
+        (fairness,) = [check for check in verdict.checks if check.name == "fairness"]
+        assert "worst group " in fairness.detail and "(need <= 0.0)" in fairness.detail
+        assert "[FAIL] fairness" in printed and fairness.detail in printed
+        assert newest.tags[tracking.STATUS_TAG] == "FAILED"
+        assert registry.version_by_alias(tracking.CHAMPION).version == before
+        assert registry.version_by_alias(tracking.CHALLENGER) is None
+        description = registry.client.get_model_version(registry.name, newest.version).description
+        assert "model_card.html" in description and "Gate: FAILED" in description
+        assert fairness.detail.split("worst group ")[1].split("=")[1].split(" ")[0] in description
+    finally:
+        edit_yaml(project / "params.yaml", lambda doc: doc["governance"].update(disparity_limit=limit))
+        edit_yaml(project / "configs" / "dev.yaml", lambda doc: doc["train"]["tuning"].update(enabled=True))
+
+
 def test_missing_column_names_it_and_keeps_the_previous_output(project: Path, first_run, capsys) -> None:
     """Scoring a file without `distance` fails naming the column; the previous predictions are untouched."""
     import pandas as pd
@@ -137,16 +168,23 @@ def test_crash_mid_write_leaves_no_partial_output(project: Path, first_run, monk
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_rollback_swaps_champion_and_previous(project: Path, first_run: tracking.Registry) -> None:
-    """With a previous champion recorded, rollback restores it and keeps the replaced one addressable."""
+def test_rollback_swaps_champion_and_previous(project: Path, first_run: tracking.Registry, capsys) -> None:
+    """With a previous champion recorded, rollback restores it and keeps the replaced one addressable; its reason,
+    who and when are on the restored version and in the audit trail that status prints."""
     registry = tracking.connect(load_settings("dev", project))
     current = registry.version_by_alias(tracking.CHAMPION).version
     assert cli(project, "train") == 0  # a version of its own to roll back to, whatever ran before
     other = registry.versions()[-1].version
     registry.set_alias(tracking.PREVIOUS, other)
-    assert cli(project, "rollback") == 0
+    assert cli(project, "rollback", "--reason", "v-current mis-scores JFK evenings") == 0
     assert registry.version_by_alias(tracking.CHAMPION).version == other
     assert registry.version_by_alias(tracking.PREVIOUS).version == current
+    (entry,) = [e for e in audit.entries(other, registry.version(other).tags) if e.action == "rollback"]
+    assert entry.reason == "v-current mis-scores JFK evenings" and entry.user and entry.at.endswith("+00:00")
+    assert entry.detail == f"@champion v{current} -> v{other}"
+    capsys.readouterr()
+    assert cli(project, "status") == 0
+    assert f"rollback v{other}" in " ".join(capsys.readouterr().out.split())
     assert cli(project, "rollback") == 0
     assert registry.version_by_alias(tracking.CHAMPION).version == current
 
@@ -259,6 +297,7 @@ def test_your_own_csv_through_config_only(tmp_path: Path) -> None:
         doc["tracking"]["uri"] = f"sqlite:///{root / 'mlflow.db'}"
         doc["train"]["model"].update(max_iter=40)
         doc["validate"]["slice_columns"] = ["airline"]
+        doc["governance"]["group_columns"] = ["airline"]
         doc["validate"]["slice_floor"] = 0.4 if task == "classification" else 200.0
         doc["validate"]["thresholds"] = {"roc_auc": 0.5} if task == "classification" else {"mae": 200.0}
 

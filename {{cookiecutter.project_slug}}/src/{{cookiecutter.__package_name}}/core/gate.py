@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from {{ cookiecutter.__package_name }}.config import ValidateConfig
+from {{ cookiecutter.__package_name }}.config import GovernanceConfig, ValidateConfig
+from {{ cookiecutter.__package_name }}.core import fairness as equity
 from {{ cookiecutter.__package_name }}.core.task import ERROR_METRICS, TaskSpec, passes
 
 
@@ -46,8 +47,11 @@ def judge(
     has_signature: bool,
     tags: Mapping[str, str],
     holdout: Mapping[str, float],
+    governance: GovernanceConfig | None = None,
+    fairness: equity.FairnessReport | None = None,
 ) -> Verdict:
-    """Judge a version from its signature, its tags and its holdout metrics (``holdout_`` prefix removed)."""
+    """Judge a version from its signature, its tags and its holdout metrics (``holdout_`` prefix removed); with
+    ``governance``, also the spread of a fairness metric between groups (``fairness``, evaluate's report)."""
     checks = [
         Check("signature", has_signature, "input signature logged" if has_signature else "logged without a signature")
     ]
@@ -68,4 +72,6 @@ def judge(
     else:
         detail = f"worst slice {metric} {worst:.4f} (need {_sign(metric)} {rules.slice_floor})"
         checks.append(Check("slice floor", passes(metric, worst, rules.slice_floor), detail))
+    if governance is not None:
+        checks.append(Check("fairness", *equity.verdict(fairness, governance)))
     return Verdict(tuple(checks))

@@ -427,6 +427,49 @@ class Registry:
         )
         return [run.data.metrics.get("breach", 0.0) > 0 for run in runs]
 
+    # --- governance: a run's records read back, a version's description -----------------------------------------
+
+    def run_params(self, run_id: str) -> dict[str, str]:
+        return dict(self.client.get_run(run_id).data.params)
+
+    def read_record(self, run_id: str, path: str) -> Any | None:
+        """A JSON record logged on a run (``log_to_run(records=...)``); None when the run has none at ``path``."""
+        import json
+
+        found = self.read_artifact(run_id, path)
+        try:
+            return None if found is None else json.loads(found)
+        except ValueError:
+            return None
+
+    def read_artifact(self, run_id: str, path: str) -> bytes | None:
+        """The bytes of a file logged on a run; None when there is none at ``path``."""
+        import tempfile
+
+        from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+
+        with tempfile.TemporaryDirectory() as folder:
+            saved = os.environ.get(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name)
+            os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"  # no progress bar for one small file
+            try:
+                local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=folder)
+            except (MlflowException, OSError):
+                return None
+            finally:
+                if saved is None:
+                    os.environ.pop(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name, None)
+                else:
+                    os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = saved
+            return Path(local).read_bytes() if Path(local).is_file() else None
+
+    def artifact_uri(self, run_id: str, path: str) -> str:
+        """Where a file logged on a run is (``file://`` next to a SQLite store, ``mlflow-artifacts:`` on a server)."""
+        return f"{self.client.get_run(run_id).info.artifact_uri}/{path}"
+
+    def describe(self, version: str, text: str) -> None:
+        """Set the version's description (Markdown in the MLflow UI)."""
+        self.client.update_model_version(self.name, str(version), description=text)
+
 
 def _failed(err: Exception) -> str:
     """An ``onnx`` tag for a failure: the reason, short enough for a tag."""

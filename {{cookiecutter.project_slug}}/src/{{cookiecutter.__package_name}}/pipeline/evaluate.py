@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -17,9 +19,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core import explain, fairness
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.metrics import slice_metrics
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
+from {{ cookiecutter.__package_name }}.io import card as io_card
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.io.data import output_path, read_features
 from {{ cookiecutter.__package_name }}.io.files import write_atomic
@@ -99,22 +103,89 @@ def plots(
     return [folder / name, folder / "feature_importance.png"]
 
 
+def window(settings: Settings, train: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, dict]:
+    """The rows and the time span of each side of the split (the model card's training window)."""
+    column = settings.data.time_column
+
+    def span(part: pd.DataFrame) -> dict:
+        if not column or part.empty:
+            return {"rows": len(part), "from": None, "through": None}
+        return {"rows": len(part), "from": str(part[column].min()), "through": str(part[column].max())}
+
+    return {"train": span(train), "holdout": span(holdout)}
+
+
+def explanations(
+    settings: Settings, model, record: TrainRecord, holdout: pd.DataFrame, folder: Path
+) -> tuple[dict | None, list[Path]]:
+    """SHAP values of ``governance.shap_rows`` holdout rows: the mean |value| per input and a summary plot."""
+    rows = min(settings.governance.shap_rows, len(holdout))
+    if rows == 0:
+        return None, []
+    import shap
+
+    sample = holdout.sample(n=rows, random_state=settings.train.seed)[record.inputs]
+    explainer = explain.Explainer(model)
+    values = explainer.values(sample)
+    shown = sample.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)  # categoricals: grey points
+    summary_ = shap.Explanation(
+        values=values, base_values=explainer.expected_value, data=shown, feature_names=list(explainer.features)
+    )
+    plt.figure()
+    with warnings.catch_warnings():  # categorical inputs have no colour scale: shap warns about their all-NaN values
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shap.plots.beeswarm(summary_, max_display=15, show=False, plot_size=(9, 6))
+    plt.title(f"SHAP values of {rows:,} holdout rows ({explain.UNITS[settings.task]})", fontsize=10)
+    plt.tight_layout()
+    folder.mkdir(parents=True, exist_ok=True)
+    plt.savefig(folder / "shap_summary.png", dpi=90)
+    plt.close("all")
+    record_ = {
+        "rows": rows,
+        "output": explain.UNITS[settings.task],
+        "expected_value": explainer.expected_value,
+        "importance": explain.importance(explainer.features, values),
+    }
+    return record_, [folder / "shap_summary.png"]
+
+
 def run(settings: Settings, features: pd.DataFrame, record: TrainRecord) -> tuple[dict, pd.DataFrame, list[Path]]:
     """Evaluate the version named in ``record`` and log everything to its training run."""
     spec = task_spec(settings.task)
     registry = tracking.connect(settings)
     model = registry.load(registry.version(record.version)).model
-    _, holdout = holdout_split(settings, features)
-    result, slices = evaluate(settings, spec, spec.scores(model, holdout[record.inputs]), holdout)
-    pictures = plots(settings, spec, model, record, holdout, settings.path(output_path(settings, "plots")))
+    train, holdout = holdout_split(settings, features)
+    scores = spec.scores(model, holdout[record.inputs])
+    result, slices = evaluate(settings, spec, scores, holdout)
+    folder = settings.path(output_path(settings, "plots"))
+    pictures = plots(settings, spec, model, record, holdout, folder)
+    started = time.perf_counter()
+    equity = fairness.report(spec, holdout, settings.data.target, scores, settings.governance)
+    fairness_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    explained, shap_pictures = explanations(settings, model, record, holdout, folder)
+    shap_seconds = time.perf_counter() - started
+    largest = equity.largest
+    if largest is not None:
+        result[f"fairness_{equity.metric}_difference"] = largest.difference
+    governance = {
+        "window": window(settings, train, holdout),
+        "fairness": equity.as_dict(),
+        "explanations": explained,
+        "seconds": {"fairness": round(fairness_seconds, 3), "shap": round(shap_seconds, 3)},
+    }
+    log.info("fairness %.1f s, SHAP %.1f s", fairness_seconds, shap_seconds)
     registry.log_to_run(
         record.run_id,
         metrics={f"holdout_{k}": v for k, v in result.items()},
-        records={"evaluation/slices.json": slices.to_dict(orient="records")},
-        artifacts=tuple(pictures),
+        records={
+            "evaluation/slices.json": slices.to_dict(orient="records"),
+            io_card.GOVERNANCE_RECORD: governance,
+        },
+        artifacts=(*pictures, *shap_pictures),
         artifact_dir="evaluation",
     )
-    return result, slices, pictures
+    return result, slices, [*pictures, *shap_pictures]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

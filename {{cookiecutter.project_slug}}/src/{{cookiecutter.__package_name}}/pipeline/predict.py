@@ -15,6 +15,7 @@ import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.explain import Explainer, ExplanationError
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
 from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
@@ -77,8 +78,9 @@ def default_batch(settings: Settings) -> Path:
     return output_path(settings, "batch.parquet")
 
 
-def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
-    """Validate the whole file's columns first, then stream it chunk by chunk into ``target`` (atomic)."""
+def run(settings: Settings, batch_path: Path, target: Path, explain: bool = False) -> Scored:
+    """Validate the whole file's columns first, then stream it chunk by chunk into ``target`` (atomic). With
+    ``explain``, each row also gets its ``governance.explain_top_k`` largest SHAP contributions."""
     check_write_allowed(settings, target)
     spec = task_spec(settings.task)
     registry = tracking.connect(settings)
@@ -96,6 +98,13 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
     parquet = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering grows memory with the file size
     # A parquet file has one schema: check columns and types once, on the file's empty table ...
     validate_chunk(schema, parquet.schema_arrow.empty_table().to_pandas(), str(source))
+    cap = settings.governance.explain_max_rows
+    if explain and parquet.metadata.num_rows > cap:
+        raise DataError(
+            f"{source}: {parquet.metadata.num_rows:,} rows, and --explain explains at most {cap:,} "
+            "(governance.explain_max_rows: each row costs about 2 ms). Score a smaller file, or raise the cap."
+        )
+    explainer = Explainer(champion.model) if explain else None
     # ... then only what varies by row, chunk by chunk: the key (and the timestamp, if any) must be present.
     keys = [name for name in (settings.data.id_column, settings.data.time_column) if name]
     row_schema = pa.DataFrameSchema({name: schema.columns[name] for name in keys})
@@ -114,6 +123,9 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
                 out["model_version"] = str(champion.version)
                 out["model_alias"] = tracking.CHAMPION
                 out["scored_at"] = scored_at
+                if explainer is not None:
+                    top = explainer.top(frame[inputs], settings.governance.explain_top_k)
+                    out = pd.concat([out, top], axis=1)
                 table = pa_arrow.Table.from_pandas(out, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
@@ -131,13 +143,18 @@ def run(settings: Settings, batch_path: Path, target: Path) -> Scored:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=Path, help="parquet file to score (default: data/<env>/batch.parquet)")
     parser.add_argument("--output", type=Path, help="where to write (default: data/<env>/predictions.parquet)")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each row's largest SHAP contributions (governance.explain_top_k; at most explain_max_rows rows)",
+    )
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     target = args.output or output_path(settings, "predictions.parquet")
     try:
-        result = run(settings, args.input or default_batch(settings), target)
-    except (InputSchemaError, DataError, tracking.RegistryError) as err:
+        result = run(settings, args.input or default_batch(settings), target, explain=args.explain)
+    except (InputSchemaError, DataError, tracking.RegistryError, ExplanationError) as err:
         print(f"error: {err}\nNothing was written; {target} is unchanged.")
         return 1
     rate = result.rows / result.seconds if result.seconds else float("inf")

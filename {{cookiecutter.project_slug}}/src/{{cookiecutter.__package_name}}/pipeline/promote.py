@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core import promotion
+from {{ cookiecutter.__package_name }}.core import audit, promotion
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
 from {{ cookiecutter.__package_name }}.core.task import TaskSpec, task_spec
-from {{ cookiecutter.__package_name }}.io import ci, tracking
+from {{ cookiecutter.__package_name }}.io import audit as audit_io
+from {{ cookiecutter.__package_name }}.io import card, ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import period_files, read_features
 
 HELP = "Compare @challenger with @champion on the current holdout; promote when better by the margin"
@@ -41,7 +42,7 @@ def baseline(settings: Settings, spec: TaskSpec, train: pd.DataFrame, holdout: p
     return value, f"the naive baseline (the training {kind} for every row)"
 
 
-def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
+def run(settings: Settings, features: pd.DataFrame, reason: str = "") -> promotion.Decision:
     spec, target = task_spec(settings.task), settings.data.target
     registry = tracking.connect(settings)
     challenger, champion = registry.version_by_alias(tracking.CHALLENGER), registry.version_by_alias(tracking.CHAMPION)
@@ -85,15 +86,22 @@ def run(settings: Settings, features: pd.DataFrame) -> promotion.Decision:
             ),
         },
     )
+    before = f"v{decision.champion}" if decision.champion else "none"
+    moved = f"@{tracking.CHAMPION} {before} -> v{challenger.version}" if decision.promoted else "rejected"
+    detail = f"{moved}: {metric} {decision.challenger_score:.4f} against {decision.reference_score:.4f}"
+    audit_io.record(registry, "promote", challenger.version, settings.root, reason=reason, detail=detail)
+    moved_versions = [challenger.version, *([decision.champion] if decision.promoted and decision.champion else [])]
+    for version in moved_versions:
+        card.publish(settings, registry, version)  # the cards show the aliases, and this decision
     return decision
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options beyond --env."""
+    parser.add_argument("--reason", type=audit.reason, help="why, recorded with your name and the time")
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
-    decision = run(settings, read_features(settings))
+    decision = run(settings, read_features(settings), reason=args.reason or "")
     registry = tracking.connect(settings)
     champion = registry.version_by_alias(tracking.CHAMPION)
     ci.set_outputs({"promoted": decision.promoted, "champion": champion.version if champion else ""})
@@ -103,6 +111,8 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {registry.name} has no @champion yet")
         return 0
     print(f"  champion: {registry.name} v{champion.version}")
-    for key, value in sorted(registry.holdout_metrics(champion).items()):
-        print(f"    {key:<26} {value:.4f}")
+    figures = registry.holdout_metrics(champion)
+    width = max(map(len, figures), default=0)
+    for key, value in sorted(figures.items()):
+        print(f"    {key:<{width}} {value:.4f}")
     return 0

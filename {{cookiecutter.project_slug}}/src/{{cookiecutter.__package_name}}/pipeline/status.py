@@ -7,11 +7,13 @@ import argparse
 import pyarrow.parquet as pq
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core import audit
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import output_path
 
 RECENT_VERSIONS = 5
+AUDIT_ENTRIES = 10
 HELP = "Print the registry's champion/challenger/previous versions, their figures, and where to look next"
 
 
@@ -28,9 +30,15 @@ def markdown(registry: tracking.Registry) -> str:
     if champion is None:
         return f"### {registry.name}: no @champion\n"
     rows = [f"| {k} | {v:.4f} |" for k, v in sorted(registry.holdout_metrics(champion).items())]
-    rows += [f"| {k} | `{v}` |" for k, v in sorted(champion.tags.items()) if k != "validation_report"]
+    rows += [
+        f"| {k} | `{v}` |"
+        for k, v in sorted(champion.tags.items())
+        if k != "validation_report" and not k.startswith(audit.PREFIX)
+    ]
     header = f"### {registry.name} v{champion.version} is @champion\n\n| figure or tag | value |\n| --- | --- |\n"
-    return header + "\n".join(rows) + "\n"
+    trail = audit.trail([(v.version, v.tags) for v in registry.versions()], AUDIT_ENTRIES)
+    lines = "".join(f"- `{audit.line(entry)}`\n" for entry in trail)
+    return header + "\n".join(rows) + "\n" + (f"\n#### Audit trail (newest first)\n\n{lines}" if trail else "")
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
@@ -61,11 +69,17 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     for alias in (tracking.CHAMPION, tracking.CHALLENGER, tracking.PREVIOUS):
         version = registry.version_by_alias(alias)
         print(f"  @{alias:<18} {'-' if version is None else line(version)}")
-    recent = registry.versions()[-RECENT_VERSIONS:]
+    versions = registry.versions()
+    recent = versions[-RECENT_VERSIONS:]
     if recent:
         print(f"\nThe {len(recent)} newest versions (validation, holdout {metric}, promotion decision):")
         for version in reversed(recent):
             print(f"  {line(version)}")
+    trail = audit.trail([(v.version, v.tags) for v in versions], AUDIT_ENTRIES)
+    if trail:
+        print(f"\nAudit trail, newest first (the {len(trail)} latest gate verdicts, approvals, promotions, rollbacks):")
+        for entry in trail:
+            print(f"  {audit.line(entry)}")
     root = settings.root.resolve()
     predictions = root / output_path(settings, "predictions.parquet")
     print("\nWhere to look:")

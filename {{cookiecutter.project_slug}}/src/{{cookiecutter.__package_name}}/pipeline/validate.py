@@ -7,15 +7,17 @@ import logging
 from dataclasses import dataclass
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.core import gate
+from {{ cookiecutter.__package_name }}.core import audit, gate
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
+from {{ cookiecutter.__package_name }}.core.fairness import FairnessReport
 from {{ cookiecutter.__package_name }}.core.task import task_spec
-from {{ cookiecutter.__package_name }}.io import ci, tracking
+from {{ cookiecutter.__package_name }}.io import audit as audit_io
+from {{ cookiecutter.__package_name }}.io import card, ci, tracking
 from {{ cookiecutter.__package_name }}.io.data import read_features
 from {{ cookiecutter.__package_name }}.io.notify import Alert, announce
 from {{ cookiecutter.__package_name }}.pipeline._common import read_record
 
-HELP = "Check the trained version (signature, lineage tags, thresholds, slice floor); PASSED makes it @challenger"
+HELP = "Check the trained version (signature, lineage, thresholds, slices, fairness); PASSED makes it @challenger"
 REPORT_TAG = "validation_report"
 log = logging.getLogger(__name__)
 
@@ -25,13 +27,20 @@ class Report:
     version: str
     verdict: gate.Verdict
     reused: bool = False
+    card: str = ""  # where the version's model card was published
 
     @property
     def passed(self) -> bool:
         return self.verdict.passed
 
 
-def run(settings: Settings, version: str, *, dry_run: bool = False) -> Report:
+def fairness_of(registry: tracking.Registry, version: tracking.Version) -> FairnessReport | None:
+    """The fairness report evaluate recorded on the version's run (None when it recorded none)."""
+    record = registry.read_record(version.run_id, card.GOVERNANCE_RECORD) or {}
+    return FairnessReport.from_dict(record["fairness"]) if record.get("fairness") else None
+
+
+def run(settings: Settings, version: str, *, dry_run: bool = False, reason: str = "") -> Report:
     """Judge ``version``: PENDING while checking, then PASSED (+ alias challenger) or FAILED.
 
     A version that was already judged keeps its verdict (thresholds are training parameters, so a
@@ -50,28 +59,40 @@ def run(settings: Settings, version: str, *, dry_run: bool = False) -> Report:
         has_signature=registry.input_kinds(version) is not None,
         tags=current.tags,
         holdout=registry.holdout_metrics(current),
+        governance=settings.governance,
+        fairness=fairness_of(registry, current),
     )
     if dry_run:
         return Report(version, verdict)
     registry.tag(
         version, {tracking.STATUS_TAG: "PASSED" if verdict.passed else "FAILED", REPORT_TAG: verdict.as_json()}
     )
+    failed = "; ".join(f"{c.name}: {c.detail}" for c in verdict.checks if not c.passed)
     if verdict.passed:
         registry.set_alias(tracking.CHALLENGER, version)
-    else:
-        failed = "; ".join(f"{c.name}: {c.detail}" for c in verdict.checks if not c.passed)
+    audit_io.record(
+        registry,
+        "gate",
+        version,
+        settings.root,
+        reason=reason,
+        detail=f"PASSED: @{tracking.CHALLENGER} -> v{version}" if verdict.passed else f"FAILED: {failed}",
+    )
+    published = card.publish(settings, registry, version)
+    if not verdict.passed:
         announce(settings, Alert("gate-failed", f"v{version} failed the validation gate", {"failed checks": failed}))
-    return Report(version, verdict)
+    return Report(version, verdict, card=published)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", help="registered version to judge (default: the one train just registered)")
     parser.add_argument("--dry-run", action="store_true", help="run the checks and print the report; change nothing")
+    parser.add_argument("--reason", type=audit.reason, help="why, recorded with your name and the time")
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     version = args.version or read_record(settings).version
-    report = run(settings, version, dry_run=args.dry_run)
+    report = run(settings, version, dry_run=args.dry_run, reason=args.reason or "")
     ci.set_outputs({"version": version, "passed": report.passed})
     verdict = "PASSED" if report.passed else "FAILED"
     reused = " (earlier verdict)" if report.reused else ""
@@ -84,4 +105,6 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  alias @{tracking.CHALLENGER} -> v{version}")
     else:
         print(f"  v{version} tagged {tracking.STATUS_TAG}=FAILED; @{tracking.CHAMPION} was not touched")
+    if report.card:
+        print(f"  model card  {report.card}")
     return 0 if report.passed else 1
