@@ -12,6 +12,7 @@ from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
 from {{ cookiecutter.__package_name }}.core import audit, gate, onnx_export
 from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
+from {{ cookiecutter.__package_name }}.core.explain import Explainer
 from {{ cookiecutter.__package_name }}.core.model import make_pipeline
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
@@ -213,6 +214,40 @@ def test_batch_inference_uses_the_verified_onnx_flavour_and_predicts_what_scikit
     out = pd.read_parquet(project / "data" / "dev" / "predictions.parquet")
     expected = task_spec(settings.task).scores(champion.model, batch[list(champion.inputs)])
     assert out["prediction"].to_numpy() == pytest.approx(expected, abs=1e-6)
+
+
+def test_predict_explain_adds_each_rows_largest_contributions_on_the_onnx_flavour(
+    project: Path, first_run: tracking.Registry, caplog, capsys
+) -> None:
+    """predict --explain on a champion scored by its verified ONNX export: each row also gets its explain_top_k
+    largest SHAP contributions, those of the version's scikit-learn trees, largest magnitude first; a file of more
+    rows than governance.explain_max_rows is refused before anything is written."""
+    import pandas as pd
+
+    settings = load_settings("dev", project)
+    target = project / "data" / "dev" / "explained.parquet"
+    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.__package_name }}.io.tracking"):
+        assert cli(project, "predict", "--explain", "--output", str(target)) == 0
+    assert "as @champion (onnx flavour)" in caplog.text
+    batch, out = pd.read_parquet(project / predict.default_batch(settings)), pd.read_parquet(target)
+    champion = first_run.load_alias(tracking.CHAMPION)  # the scikit-learn flavour
+    expected = Explainer(champion.model).top(batch[list(champion.inputs)], settings.governance.explain_top_k)
+    features, contributions = expected.filter(like="_feature").columns, expected.filter(like="_contribution").columns
+    assert len(features) == settings.governance.explain_top_k and len(out) == len(batch)
+    assert (out[features].to_numpy() == expected[features].to_numpy()).all()
+    assert out[contributions].to_numpy() == pytest.approx(expected[contributions].to_numpy(), abs=1e-9)
+    magnitudes = out[contributions].abs().to_numpy()
+    assert (magnitudes[:, :-1] >= magnitudes[:, 1:]).all() and magnitudes[:, 0].min() > 0
+
+    limit = settings.governance.explain_max_rows
+    edit_yaml(project / "params.yaml", lambda doc: doc["governance"].update(explain_max_rows=len(batch) - 1))
+    try:
+        capsys.readouterr()
+        assert cli(project, "predict", "--explain", "--output", str(project / "data" / "dev" / "refused.parquet")) == 1
+        assert f"--explain explains at most {len(batch) - 1:,}" in capsys.readouterr().out
+        assert not (project / "data" / "dev" / "refused.parquet").exists()
+    finally:
+        edit_yaml(project / "params.yaml", lambda doc: doc["governance"].update(explain_max_rows=limit))
 
 
 def test_an_export_that_fails_conversion_or_parity_says_why_and_scikit_learn_is_loaded(

@@ -294,6 +294,13 @@ class Registry:
         log.info("loaded %s v%s%s (%s flavour)", self.name, version.version, where, flavour)
         return LoadedModel(self.name, alias, version.version, model, tuple(kinds), kinds, dict(version.tags), flavour)
 
+    def sklearn_model(self, loaded: LoadedModel) -> Any:
+        """The scikit-learn pipeline of a loaded version: the model itself on that flavour; for the ONNX flavour,
+        which has no trees to read, the version's scikit-learn model is loaded (what SHAP explanations need)."""
+        if loaded.flavour == "sklearn":
+            return loaded.model
+        return mlflow.sklearn.load_model(self.uri(loaded.version))
+
     def onnx_model(self, version: Version) -> bytes:
         """The serialised ONNX export logged with ``version``."""
         with tempfile.TemporaryDirectory() as folder:

@@ -104,7 +104,7 @@ def run(settings: Settings, batch_path: Path, target: Path, explain: bool = Fals
             f"{source}: {parquet.metadata.num_rows:,} rows, and --explain explains at most {cap:,} "
             "(governance.explain_max_rows: each row costs about 2 ms). Score a smaller file, or raise the cap."
         )
-    explainer = Explainer(champion.model) if explain else None
+    explainer = Explainer(registry.sklearn_model(champion)) if explain else None  # the trees, whichever flavour
     # ... then only what varies by row, chunk by chunk: the key (and the timestamp, if any) must be present.
     keys = [name for name in (settings.data.id_column, settings.data.time_column) if name]
     row_schema = pa.DataFrameSchema({name: schema.columns[name] for name in keys})
