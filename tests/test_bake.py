@@ -60,7 +60,7 @@ def expected_files(config: dict) -> set[str]:
         "pipeline/online", "io/online", "io/inference_log", "serving/flights", "serving/metrics", "core/canary",
         "operate/canary",
         "core/audit", "core/card", "core/explain", "core/fairness", "io/audit", "io/card", "pipeline/approval",
-        "pipeline/card",
+        "pipeline/card", "serving/explanations",
     ]
     files |= {f"src/{pkg}/{module}.py" for module in modules}
     files.add(f"src/{pkg}/serving/examples.json")

@@ -16,9 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.config import load_settings
+from {{ cookiecutter.__package_name }}.core.dataset import holdout_split
+from {{ cookiecutter.__package_name }}.core.explain import Explainer
 from {{ cookiecutter.__package_name }}.core.features import build_features, flight_ids, request_records
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io.data import read_features
 from {{ cookiecutter.__package_name }}.serving import server
 from {{ cookiecutter.__package_name }}.serving.models import Router, bucket
 from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, InferenceLog
@@ -393,6 +396,63 @@ def test_shadow_mode_scores_with_the_challenger_and_answers_with_the_champion(se
     for request_id in ids:
         versions = sorted(line["model_version"] for line in logged if line["request_id"] == request_id)
         assert versions == ["1", "1", "2", "2"], (request_id, versions)
+
+
+def explain(url: str, rows: list[dict], request_id: str, path: str, flag: str = "true"):
+    body = json.dumps({"records": rows}).encode()
+    headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
+    return call(url, "POST", f"{path}?explain={flag}", body, headers)
+
+
+def test_explanations_on_request_come_from_the_answering_versions_trees_on_either_flavour(served) -> None:
+    """?explain=true adds each record's largest SHAP contributions: on the scikit-learn flavour and on a verified
+    ONNX export alike they are core.explain's figures for the answering version's scikit-learn trees, raw flights
+    included; beyond governance.explain_max_rows records, or with explain neither true nor false, a 400 says why;
+    without explain=true the answer has no explanations."""
+    settings, registry, features = served["settings"], served["registry"], served["features"][:3]
+    top_k = settings.governance.explain_top_k
+    request_id = next(f"explain-{i}" for i in range(100) if bucket(f"explain-{i}") >= 0.1)  # the champion answers
+
+    batch = pd.read_parquet(served["root"] / "data/dev/batch.parquet").head(3)  # the rows of `features`
+
+    def expected(version: str) -> list[list[dict]]:
+        loaded = registry.load(registry.version(version))  # the scikit-learn flavour
+        return Explainer(loaded.model).records(batch[list(loaded.inputs)], top_k)
+
+    def same(answer: list[list[dict]], wanted: list[list[dict]]) -> None:
+        assert [[item["feature"] for item in row] for row in answer] == [[i["feature"] for i in r] for r in wanted]
+        got = [item["contribution"] for row in answer for item in row]
+        assert got == pytest.approx([item["contribution"] for row in wanted for item in row], abs=1e-9)
+
+    status, plain = predict(served["url"], features, request_id, "/invocations")
+    assert status == 200 and "explanations" not in plain
+    status, answer = explain(served["url"], features, request_id, "/invocations")
+    assert status == 200 and answer["predictions"] == plain["predictions"] and answer["model"]["version"] == "1"
+    same(answer["explanations"], expected("1"))
+    assert answer["explanation_units"].startswith(("log-odds", "the label"))
+
+    version = registry.version("1")
+    holdout = holdout_split(settings, read_features(settings))[1]
+    assert registry.verify_onnx(version, holdout)[tracking.ONNX_TAG] == tracking.ONNX_VERIFIED
+    capped = settings.model_copy(
+        update={"governance": settings.governance.model_copy(update={"explain_max_rows": len(features)})}
+    )
+    onnx_server, url = server.start(capped, server.free_port())
+    try:
+        assert call(url, "GET", "/metadata")[1]["aliases"]["champion"]["flavour"] == "onnx"
+        status, answer = explain(url, features, request_id, "/invocations")
+        assert status == 200 and answer["model"]["version"] == "1"
+        same(answer["explanations"], expected("1"))
+        status, answer = explain(url, served["records"][:3], request_id, "/predict")
+        assert status == 200 and len(answer["explanations"]) == 3 == len(answer["predictions"])
+        assert all(len(row) == top_k for row in answer["explanations"])
+        status, answer = explain(url, served["features"][:4], request_id, "/invocations")
+        assert status == 400 and "at most 3 are explained" in answer["error"] and "explain_max_rows" in answer["error"]
+        status, answer = explain(url, features, request_id, "/invocations", flag="maybe")
+        assert status == 400 and "explain must be true or false" in answer["error"]
+    finally:
+        onnx_server.should_exit = True
+        registry.tag("1", {tracking.ONNX_TAG: version.tags[tracking.ONNX_TAG]})  # the others' server: scikit-learn
 
 
 def test_a_server_started_before_any_champion_waits_then_serves_the_first_one(served) -> None:

@@ -91,8 +91,8 @@ def test_shap_values_are_shaps_own_on_a_model_without_categorical_splits(task: s
     assert ours.expected_value == pytest.approx(np.ravel(theirs.expected_value)[0], abs=1e-9)
 
 
-def test_top_contributions_are_the_largest_by_magnitude_and_bounded() -> None:
-    """top(k) names the k inputs of largest |contribution|, in order; explain_rows refuses beyond its cap."""
+def test_top_contributions_are_the_largest_by_magnitude() -> None:
+    """top(k) names the k inputs of largest |contribution|, in order; records(k) gives the same as JSON-ready lists."""
     frame = flights_like()
     model = make_pipeline(task_spec("classification"), ["hour", "temp"], ["route", "carrier"], QUICK, seed=0)
     inputs = frame[["route", "carrier", "hour", "temp"]]
@@ -106,10 +106,10 @@ def test_top_contributions_are_the_largest_by_magnitude_and_bounded() -> None:
         largest = np.argsort(-np.abs(contributions))[:2]
         assert [row["explain_1_feature"], row["explain_2_feature"]] == [explainer.features[i] for i in largest]
         assert row["explain_1_contribution"] == pytest.approx(contributions[largest[0]])
-    answer = explain.explain_rows(model, inputs.head(3), top_k=3, max_rows=3)
-    assert len(answer) == 3 and [set(item) for item in answer[0]] == [{"feature", "contribution"}] * 3
-    with pytest.raises(explain.ExplanationError, match="at most 3 are explained"):
-        explain.explain_rows(model, inputs.head(4), top_k=3, max_rows=3)
+    answer, three = explainer.records(inputs.head(3), 3), explainer.top(inputs.head(3), 3)
+    features, contributions = three.filter(like="_feature"), three.filter(like="_contribution")
+    assert [[item["feature"] for item in row] for row in answer] == features.to_numpy().tolist()
+    assert [[item["contribution"] for item in row] for row in answer] == contributions.to_numpy().tolist()
 
 
 def rules(**changes) -> object:

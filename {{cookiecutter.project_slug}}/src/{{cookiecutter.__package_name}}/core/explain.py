@@ -208,30 +208,19 @@ class Explainer:
             columns[f"explain_{n + 1}_contribution"] = np.take_along_axis(values, order[:, n : n + 1], axis=1)[:, 0]
         return pd.DataFrame(columns, index=frame.index)
 
+    def records(self, frame: pd.DataFrame, k: int) -> list[list[dict[str, object]]]:
+        """``top`` as JSON-ready lists, one per row: ``{"feature", "contribution"}``, largest magnitude first (what the
+        server answers with ``?explain=true``)."""
+        top = self.top(frame, k)
+        pairs = [(name, name.replace("_feature", "_contribution")) for name in top.columns if name.endswith("_feature")]
+        return [
+            [{"feature": row[name], "contribution": float(row[value])} for name, value in pairs]
+            for row in top.to_dict(orient="records")
+        ]
+
 
 def importance(features: tuple[str, ...], values: np.ndarray) -> list[dict[str, float | str]]:
     """The global summary: mean |SHAP value| per input over the explained rows, largest first."""
     mean_abs = np.abs(values).mean(axis=0) if len(values) else np.zeros(len(features))
     order = np.argsort(-mean_abs, kind="stable")
     return [{"feature": features[i], "mean_abs_shap": float(mean_abs[i])} for i in order]
-
-
-def explain_rows(model: Pipeline, frame: pd.DataFrame, top_k: int, max_rows: int) -> list[list[dict[str, object]]]:
-    """Per-prediction explanations for a request: for each row of ``frame`` (the model's inputs), its ``top_k``
-    largest contributions as ``{"feature", "contribution"}``, largest magnitude first.
-
-    Raises ``ExplanationError`` beyond ``max_rows`` rows (governance.explain_max_rows): the cost grows with the rows.
-    Build an ``Explainer`` once per loaded model instead when explaining often.
-    """
-    if len(frame) > max_rows:
-        raise ExplanationError(
-            f"{len(frame)} rows asked for explanations; at most {max_rows} are explained at once "
-            "(governance.explain_max_rows)"
-        )
-    top = Explainer(model).top(frame, top_k)
-    k = sum(1 for column in top.columns if column.endswith("_feature"))
-    pairs = [(f"explain_{n}_feature", f"explain_{n}_contribution") for n in range(1, k + 1)]
-    return [
-        [{"feature": row[name], "contribution": float(row[value])} for name, value in pairs]
-        for row in top.to_dict(orient="records")
-    ]

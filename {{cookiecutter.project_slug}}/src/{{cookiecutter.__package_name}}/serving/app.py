@@ -16,11 +16,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.__package_name }}.config import Settings
+from {{ cookiecutter.__package_name }}.core.explain import UNITS
 from {{ cookiecutter.__package_name }}.core.features import NULLABLE_REQUEST_FIELDS, REQUEST_FIELDS
 from {{ cookiecutter.__package_name }}.core.task import task_spec
 from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
 from {{ cookiecutter.__package_name }}.io.online import OnlineFeatures, describe
 from {{ cookiecutter.__package_name }}.io.tracking import LoadedModel
+from {{ cookiecutter.__package_name }}.serving.explanations import Explanations, wanted
 from {{ cookiecutter.__package_name }}.serving.flights import FlightFeatures
 from {{ cookiecutter.__package_name }}.serving.metrics import MetricsMiddleware, ServingMetrics
 from {{ cookiecutter.__package_name }}.serving.models import Router
@@ -38,7 +40,8 @@ from {{ cookiecutter.__package_name }}.serving.scoring import BatchScorer, Infer
 log = logging.getLogger(__name__)
 ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 CLIENT_ERRORS = {
-    400: "malformed JSON, missing or unexpected columns, values of the wrong type",
+    400: "malformed JSON, missing or unexpected columns, values of the wrong type, more records than "
+    "governance.explain_max_rows with explain=true",
     413: "a body over serve.max_body_bytes",
     415: "a Content-Type other than application/json",
     503: "no model loaded yet, or the online feature table cannot be read",
@@ -74,6 +77,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     online = OnlineFeatures(settings) if settings.data.source == "nycflights13" else None
     flights = FlightFeatures(online, settings.task) if online is not None else None
     shadows: set[asyncio.Task] = set()
+    explanations = Explanations(router.registry, settings.governance)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -136,21 +140,32 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
             headers={"x-model-version": model.version, "x-request-id": request_id},
         )
 
+    async def explained(model: LoadedModel, rows: list[dict]) -> dict:
+        """With ?explain=true: each record's largest SHAP contributions, from the answering version's trees."""
+        found = await run_in_threadpool(explanations.explain, model, rows)
+        return {"explanations": found, "explanation_units": UNITS[settings.task]}
+
     async def score_features(request: Request) -> JSONResponse:
         """Rows of computed model inputs (MLflow's formats too)."""
+        explain = wanted(request.query_params.get("explain"))
         request_id, model = answering(request)
         rows = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
         check_records(rows, model, allowed_extra=(key,))
+        if explain:
+            explanations.check(len(rows))
         metrics.request_rows.labels(request.url.path).observe(len(rows))
         predictions = await scorer.score(request_id, model, rows)
         shadow(request_id, model, rows)
-        return answer(request_id, model, predictions)
+        return answer(request_id, model, predictions, await explained(model, rows) if explain else None)
 
     async def score_flights(request: Request) -> JSONResponse:
         """Raw flight records: their inputs computed with the pipeline's feature code and the online table."""
+        explain = wanted(request.query_params.get("explain"))
         request_id, model = answering(request)
         records = records_of(parse_json(await read_body(request, settings.serve.max_body_bytes)))
         check_flight_records(records, REQUEST_FIELDS, NULLABLE_REQUEST_FIELDS)
+        if explain:
+            explanations.check(len(records))
         metrics.request_rows.labels(request.url.path).observe(len(records))
         try:
             rows, ids = await run_in_threadpool(flights.rows, records, model.inputs)
@@ -159,7 +174,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
             raise ClientError(503, online.problem() or f"the online feature table cannot be read ({err})") from None
         predictions = await scorer.score(request_id, model, rows)
         shadow(request_id, model, rows)
-        return answer(request_id, model, predictions, {key: ids})
+        return answer(request_id, model, predictions, {key: ids, **(await explained(model, rows) if explain else {})})
 
     errors = {str(code): {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
               for code, text in CLIENT_ERRORS.items()}  # fmt: skip
@@ -172,9 +187,18 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     routes.append(
         ("/predict", flight_body, score_flights) if flights is not None else ("/predict", body, score_features)
     )
+    explain_parameter = {
+        "name": "explain",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "boolean", "default": False},
+        "description": "add each record's largest SHAP contributions (governance.explain_top_k), at a cost: "
+        "at most governance.explain_max_rows records",
+    }
     for path, schema, handler in routes:
         request_body = {"required": True, "content": {"application/json": {"schema": schema}}}
-        app.post(path, openapi_extra={"requestBody": request_body}, responses=errors)(handler)
+        extra = {"requestBody": request_body, "parameters": [explain_parameter]}
+        app.post(path, openapi_extra=extra, responses=errors)(handler)
 
     def openapi() -> dict:
         """The OpenAPI document, with the loaded champion's inputs as the schema of a record."""
