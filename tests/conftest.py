@@ -87,17 +87,24 @@ def _minutes(item: pytest.Item) -> float:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The heavy scenarios start first, split across the two workers: `-n 2 --dist worksteal` gives each worker one
-    contiguous half of this list and steals only from the tails, so a scenario of many minutes that started late
-    would be the whole run's tail."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The heavy scenarios start first, split across the workers: `--dist worksteal` gives each of the n workers one
+    contiguous share of this list (the first gets len // n items, the next len(rest) // (n - 1), ...) and steals
+    only from the tails, so a scenario of many minutes that started late would be the whole run's tail."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
     heavy = sorted((item for item in items if item.get_closest_marker("heavy")), key=_minutes, reverse=True)
     light = [item for item in items if not item.get_closest_marker("heavy")]
-    halves: tuple[list, list] = ([], [])
-    for item in heavy:  # longest first, each to the lighter half
-        min(halves, key=lambda half: sum(map(_minutes, half))).append(item)
-    fill = max(0, len(items) // 2 - len(halves[0]))
-    items[:] = halves[0] + light[:fill] + halves[1] + light[fill:]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for item in heavy:  # longest first, each to the lightest share
+        min(shares, key=lambda share: sum(map(_minutes, share))).append(item)
+    ordered, left = [], len(items)
+    for index, share in enumerate(shares):
+        size = left // (workers - index)  # what worksteal sends this worker first
+        fill = max(0, size - len(share))
+        ordered += share + light[:fill]
+        light = light[fill:]
+        left -= size
+    items[:] = ordered + light
 
 
 def tool_env(home: Path) -> dict[str, str]:

@@ -55,13 +55,18 @@ DEFAULT = MATRIX[0]  # the defaults of cookiecutter.json: what `make demo` bakes
 
 INTEGRATION = [DEFAULT, next(c for c in MATRIX if c["task"] == "regression")]
 # Suites that do not depend on the bake's task run once, in the default bake: the own-data tests train both tasks
-# themselves; the alias races, the request fuzzing and the smoke test do not depend on what the model predicts.
+# themselves; the alias races, the request fuzzing and the smoke test do not depend on what the model predicts, nor
+# does the server's routing, feature lookup and reloading (the canary judge's metric direction for an error metric
+# has its unit test, which runs in every bake).
 TASK_FREE = " ".join(f"--ignore=tests/integration/test_{name}.py"
-                     for name in ("own_data", "concurrency", "serving_fuzz", "smoke"))  # fmt: skip
+                     for name in ("own_data", "concurrency", "serving", "serving_fuzz", "smoke"))  # fmt: skip
 
 
-@pytest.mark.heavy(minutes=6)
-@pytest.mark.parametrize("config", INTEGRATION, ids=config_id)
+@pytest.mark.parametrize(
+    "config",
+    [pytest.param(c, marks=pytest.mark.heavy(minutes=10 if c == DEFAULT else 6)) for c in INTEGRATION],
+    ids=config_id,
+)
 def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:
     """The baked project's own integration tests (whole pipeline, tiny sample, temporary store) pass, for each task,
     and never write to the store MLFLOW_TRACKING_URI names (as CI sets it for the team server)."""

@@ -88,7 +88,7 @@ def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
     assert "1 passed" in integration.stdout and "Job succeeded" in integration.stdout
 
 
-@pytest.mark.heavy(minutes=12)
+@pytest.mark.heavy(minutes=14)
 def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
     """release/1.0 trains, validates, promotes on the first load of prod data: the prod champion's lineage names the
     release commit and the tracked data, the commit carries the model tag, the version the approval (act's stand-in)
