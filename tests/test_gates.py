@@ -64,7 +64,7 @@ TASK_FREE = " ".join(f"--ignore=tests/integration/test_{name}.py"
 
 @pytest.mark.parametrize(
     "config",
-    [pytest.param(c, marks=pytest.mark.heavy(minutes=10 if c == DEFAULT else 6)) for c in INTEGRATION],
+    [pytest.param(c, marks=pytest.mark.heavy(minutes=11 if c == DEFAULT else 8)) for c in INTEGRATION],
     ids=config_id,
 )
 def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp
     assert not team.exists(), "the integration tests wrote to the team registry"
 
 
-@pytest.mark.heavy(minutes=4)
+@pytest.mark.heavy(minutes=3)
 def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
     """Fresh default bake: `make setup pipeline` prints the champion; a second run skips every DVC stage; editing any
     module the stages import marks them changed; a clone of the committed result pulls with a bare `dvc pull`."""
