@@ -7,6 +7,7 @@ steps above it never see an MLflow object.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -441,8 +443,6 @@ class Registry:
 
     def read_record(self, run_id: str, path: str) -> Any | None:
         """A JSON record logged on a run (``log_to_run(records=...)``); None when the run has none at ``path``."""
-        import json
-
         found = self.read_artifact(run_id, path)
         try:
             return None if found is None else json.loads(found)
@@ -451,10 +451,6 @@ class Registry:
 
     def read_artifact(self, run_id: str, path: str) -> bytes | None:
         """The bytes of a file logged on a run; None when there is none at ``path``."""
-        import tempfile
-
-        from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
-
         with tempfile.TemporaryDirectory() as folder:
             saved = os.environ.get(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name)
             os.environ[MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name] = "false"  # no progress bar for one small file
