@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import Baked
+from conftest import TEMPLATE, Baked
 
 TEXT_SUFFIXES = {".py", ".toml", ".yaml", ".yml", ".md", ".json", ".cfg", ".txt", ".ipynb", ".lock", ""}
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # workflows' own ${{ }} are not leftovers
@@ -100,6 +100,14 @@ def test_no_template_syntax_left(baked: Baked) -> None:
         if "{{" in text or "{%" in text:
             leftovers.append(str(path.relative_to(baked.path)))
     assert leftovers == []
+
+
+def test_data_files_are_copied_byte_for_byte(baked: Baked) -> None:
+    """The parquet files are data, copied without rendering (`_copy_without_render`): their compressed bytes may hold
+    `{{` or `{%` by chance, which is not template syntax, and a bake must not change a byte of them."""
+    source = TEMPLATE / "{{cookiecutter.project_slug}}" / "data" / "raw"
+    for path in sorted(source.glob("*.parquet")):
+        assert (baked.path / "data" / "raw" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_every_config_file_parses(baked: Baked) -> None:
