@@ -29,7 +29,8 @@ demo: $(VENV)/.installed ## Bake a project with the defaults into demo/ and run 
 	$(BIN)/cookiecutter . --no-input --output-dir $(DEMO_DIR)
 	$(MAKE) -C $(DEMO) setup demo UV=$(BIN)/uv
 
-test: $(VENV)/.installed ## The template's full test suite (what CI runs)
+test: $(VENV)/.installed ## The template's full test suite (what CI runs); installs Java and PostgreSQL when missing
+	bash scripts/system-packages.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed ## Skip the tests that install and run baked projects
