@@ -93,6 +93,30 @@ class PredictConfig(Frozen):
     chunk_rows: int = Field(gt=0)
 
 
+SECRET_WORDS = ("password", "secret", "token", "credential", "access.key", "accesskey")
+
+
+class SparkConfig(Frozen):
+    master: str = Field(
+        default="local[*]",
+        description="local[*] (this machine), spark://host:7077, yarn, k8s://...; sc://host:15002 is Spark Connect; "
+        "databricks: Databricks Connect; empty: spark-submit's --master decides (docs/spark.md)",
+    )
+    conf: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="spark.* settings of the session (never credentials)"
+    )
+
+    @model_validator(mode="after")
+    def _no_credentials_in_conf(self) -> SparkConfig:
+        secret = [key for key in self.conf if any(word in key.lower() for word in SECRET_WORDS)]
+        if secret:
+            raise ValueError(
+                f"spark.conf sets {', '.join(secret)}: config files are committed. Give credentials to Spark through "
+                "the environment (e.g. AWS_ACCESS_KEY_ID) or the cluster's own configuration, and remove the key"
+            )
+        return self
+
+
 class ServeConfig(Frozen):
     host: str = Field(description="Interface to bind; 127.0.0.1 keeps the server on this machine")
     port: int = Field(gt=0, lt=65536)
@@ -200,6 +224,10 @@ class Settings(Frozen):
     validate_: ValidateConfig = Field(alias="validate")
     promote: PromoteConfig
     predict: PredictConfig
+    engine: Literal["pandas", "spark"] = Field(
+        default="pandas", description="What runs the features and predict steps: pandas, or Spark (docs/spark.md)"
+    )
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     serve: ServeConfig
     monitor: MonitorConfig
     operate: OperateConfig
