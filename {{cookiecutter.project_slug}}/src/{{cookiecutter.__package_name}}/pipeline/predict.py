@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from {{ cookiecutter.__package_name }}.config import Settings
 from {{ cookiecutter.__package_name }}.core.explain import Explainer, ExplanationError
 from {{ cookiecutter.__package_name }}.core.task import task_spec
-from {{ cookiecutter.__package_name }}.io import tracking
+from {{ cookiecutter.__package_name }}.io import spark, tracking
 from {{ cookiecutter.__package_name }}.io.data import DataError, output_path
 from {{ cookiecutter.__package_name }}.io.files import atomic_path, check_write_allowed
 
@@ -76,6 +76,34 @@ def validate_chunk(schema: pa.DataFrameSchema, frame: pd.DataFrame, where: str) 
 
 def default_batch(settings: Settings) -> Path:
     return output_path(settings, "batch.parquet")
+
+
+def run_spark(settings: Settings, batch_path: Path, target: Path) -> Scored:
+    """``engine: spark``: the same checks, then ``mlflow.pyfunc.spark_udf`` on ``models:/<name>@champion`` scores the
+    batch into partitioned parquet (a folder at ``target``) with the same provenance columns, published at once."""
+    check_write_allowed(settings, target)
+    registry = tracking.connect(settings)
+    version = registry.version_by_alias(tracking.CHAMPION)
+    if version is None:
+        raise tracking.RegistryError(
+            f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "
+            f"`make status ENV={settings.env}` lists the versions and their verdicts"
+        )
+    kinds = registry.input_kinds(version.version) or {}
+    source = settings.path(batch_path)
+    started = time.perf_counter()
+    batch = spark.read_batch(settings, source)
+    validate_chunk(input_schema(settings, kinds), spark.empty_pandas(batch), str(source))
+    provenance = {
+        "model_name": registry.name,
+        "model_version": str(version.version),
+        "model_alias": tracking.CHAMPION,
+        "scored_at": datetime.now(UTC).isoformat(),
+    }
+    probability = task_spec(settings.task).pyfunc_predict_fn == "predict_proba"
+    scored = spark.score(settings, batch, registry.uri(tracking.CHAMPION), list(kinds), provenance, target,
+                         probability=probability)  # fmt: skip
+    return Scored(scored.rows, str(version.version), time.perf_counter() - started, scored.path)
 
 
 def run(settings: Settings, batch_path: Path, target: Path, explain: bool = False) -> Scored:
@@ -144,6 +172,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", type=Path, help="parquet file to score (default: data/<env>/batch.parquet)")
     parser.add_argument("--output", type=Path, help="where to write (default: data/<env>/predictions.parquet)")
     parser.add_argument(
+        "--engine", choices=("pandas", "spark"), help="score with this engine instead of the configured one (engine)"
+    )
+    parser.add_argument(
         "--explain",
         action="store_true",
         help="add each row's largest SHAP contributions (governance.explain_top_k; at most explain_max_rows rows)",
@@ -153,7 +184,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(settings: Settings, args: argparse.Namespace) -> int:
     target = args.output or output_path(settings, "predictions.parquet")
     try:
-        result = run(settings, args.input or default_batch(settings), target, explain=args.explain)
+        batch, engine = args.input or default_batch(settings), args.engine or settings.engine
+        if engine == "spark" and args.explain:
+            raise DataError("--explain runs on the pandas engine only: add --engine pandas")
+        if engine == "spark":
+            result = run_spark(settings, batch, target)
+        else:
+            result = run(settings, batch, target, explain=args.explain)
     except (InputSchemaError, DataError, tracking.RegistryError, ExplanationError) as err:
         print(f"error: {err}\nNothing was written; {target} is unchanged.")
         return 1
