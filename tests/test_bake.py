@@ -40,6 +40,7 @@ def expected_files(config: dict) -> set[str]:
         "tests/integration/test_concurrency.py", "tests/integration/test_cycle.py", "tests/unit/test_cycle_decisions.py",
         "docs/operations.md", "tests/unit/test_onnx_export.py", "docs/governance.md", "tests/unit/test_governance.py",
         "docs/serving.md", "docs/deploy.md", "tests/integration/test_smoke.py", "deploy/k8s/deploy.sh",
+        "docs/spark.md", "tests/unit/test_spark.py", "tests/integration/test_spark.py",
         "deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
         *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
     }
@@ -47,7 +48,7 @@ def expected_files(config: dict) -> set[str]:
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",
         "core/gate", "core/metrics", "core/model", "core/onnx_export", "core/periods", "core/policy", "core/promotion",
         "core/task", "io/__init__", "io/ci", "io/data", "io/dvc", "io/files", "io/git", "io/lineage", "io/notify",
-        "io/published",
+        "io/published", "io/spark",
         "io/tracking", "io/upstream", "pipeline/__init__", "pipeline/_common", "pipeline/ingest", "pipeline/score",
         "operate/__init__", "operate/alert", "operate/cycle", "operate/dispatch", "operate/issue", "operate/publish",
         "operate/replay", "operate/retention", "operate/timeline",
