@@ -86,7 +86,8 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  MLflow UI      cd {root} && make mlflow-ui   (then open http://127.0.0.1:5000)")
     if champion is not None:
         print(f"  champion       {registry.uri(tracking.CHAMPION)}  (version {champion.version})")
-    if predictions.is_file():
-        print(f"  predictions    {predictions}  ({pq.ParquetFile(predictions).metadata.num_rows:,} rows)")
+    parts = [predictions] if predictions.is_file() else sorted(predictions.rglob("*.parquet"))  # a folder: Spark's
+    if parts:
+        print(f"  predictions    {predictions}  ({sum(pq.ParquetFile(p).metadata.num_rows for p in parts):,} rows)")
     print(f"  metrics/plots  {root / output_path(settings, 'metrics.json')}, {root / output_path(settings, 'plots')}/")
     return 0
