@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift bench-governance clean
+.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift bench-governance bench-spark clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +66,17 @@ bench-drift: $(BENCH_PROJECT)/mlflow.db ## Drift statistics vs Evidently, 1M row
 
 bench-governance: $(BENCH_PROJECT)/mlflow.db ## Gate time with and without fairness, SHAP and the model card (docs/benchmarks.md)
 	$(BENCH_PYTHON) bench/governance_gate.py
+
+# The Spark benchmark measures a second project, baked with engine=spark, its pipeline run on local Spark.
+BENCH_SPARK_PROJECT := $(BENCH_WORK)/spark/flight-delays
+
+$(BENCH_SPARK_PROJECT)/mlflow.db: | $(VENV)/.installed
+	rm -rf $(BENCH_SPARK_PROJECT) && mkdir -p $(BENCH_WORK)/spark
+	XDG_DATA_HOME=$(BENCH_WORK)/share $(BIN)/cookiecutter . --no-input --output-dir $(BENCH_WORK)/spark engine=spark
+	$(MAKE) -C $(BENCH_SPARK_PROJECT) setup pipeline UV=$(BIN)/uv
+
+bench-spark: $(BENCH_SPARK_PROJECT)/mlflow.db ## Batch scoring on Spark local[2] vs the pandas engine, 1M and 10M rows (needs Java)
+	BENCH_PROJECT=$(BENCH_SPARK_PROJECT) nice -n 19 $(BENCH_SPARK_PROJECT)/.venv/bin/python bench/spark_throughput.py
 
 clean: ## Remove the virtual environment, the demo and the benchmarks' work folder
 	rm -rf $(VENV) $(DEMO_DIR) $(BENCH_WORK)
