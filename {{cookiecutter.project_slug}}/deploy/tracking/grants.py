@@ -1,4 +1,4 @@
-"""Apply grants.toml to the team MLflow server: users, and each one's level on every environment's model and experiments.
+"""Apply grants.toml to the team MLflow server: its users, and their level on each environment's model and experiments.
 
 Run as the server's admin (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD), with the
 server's environment (requirements.txt): ``python deploy/tracking/grants.py [grants.toml]``. Idempotent: it creates
@@ -43,23 +43,23 @@ def read(path: Path) -> dict:
     return spec
 
 
-def ensure_user(auth: AuthServiceClient, name: str, password_env: str) -> bool:
-    """Create ``name`` with the password in ``password_env`` unless it exists; True when created."""
+def ensure_user(auth: AuthServiceClient, name: str, login_variable: str) -> bool:
+    """Create ``name`` with the password in ``login_variable`` unless it exists; True when created."""
     try:
         auth.get_user(name)
         return False
     except MlflowException as err:
         if err.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-    password = os.environ.get(password_env, "")
+    password = os.environ.get(login_variable, "")
     if not password:
-        raise GrantsError(f"user {name} does not exist yet: set {password_env} to their first password and run again")
+        raise GrantsError(f"user {name} does not exist yet: set {login_variable} to their first password and run again")
     auth.create_user(name, password)
     return True
 
 
 def set_level(auth: AuthServiceClient, user: str, kind: str, resource: str, level: str | None) -> bool:
-    """Give ``user`` exactly ``level`` on the resource (None: no grant, the server's NO_PERMISSIONS); True if changed."""
+    """Give ``user`` exactly ``level`` on the resource (None: no grant, so NO_PERMISSIONS); True if it changed."""
     current = auth.get_user_permission(user, kind, resource).permission
     if current == (level or "NO_PERMISSIONS"):
         return False
@@ -85,13 +85,14 @@ def apply(spec: dict, uri: str) -> list[str]:
             found = client.get_experiment_by_name(experiment)
             if found is None:
                 changed.append(f"created experiment {experiment}")
-            resources[env].append(("experiment", found.experiment_id if found else client.create_experiment(experiment)))
+            experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+            resources[env].append(("experiment", experiment_id))
         if not client.search_registered_models(f"name='{names['model']}'"):
             client.create_registered_model(names["model"])
             changed.append(f"created registered model {names['model']}")
         resources[env].append(("registered_model", names["model"]))
     for name, user in spec.get("users", {}).items():
-        if ensure_user(auth, name, user.get("password_env", "")):
+        if ensure_user(auth, name, user.get("login_variable", "")):
             changed.append(f"created user {name}")
         role = spec["roles"][user["role"]]
         for env, targets in resources.items():
