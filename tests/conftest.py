@@ -243,3 +243,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+# The team tracking stack (PostgreSQL, the S3 server above, mlflow server with auth): its fixtures live in team.py.
+from team import postgres, team  # noqa: E402, F401

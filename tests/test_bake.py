@@ -43,6 +43,9 @@ def expected_files(config: dict) -> set[str]:
         "docs/spark.md", "tests/unit/test_spark.py", "tests/integration/test_spark.py",
         "deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/base/service.yaml",
         *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("dev", "staging", "prod")),
+        ".github/workflows/rollback.yml",
+        *(f"deploy/tracking/{name}" for name in ("README.md", "compose.yaml", "Dockerfile", "requirements.txt", "serve.sh",
+                                                  "basic_auth.ini", "initdb.sql", "grants.py", "grants.toml")),
     }
     modules = [
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",

@@ -20,6 +20,7 @@ TIERS = {
     "integration.yml": {"push", "schedule", "workflow_dispatch"},
     "release.yml": {"push", "workflow_dispatch"},
     "monitor.yml": {"schedule", "workflow_dispatch"},
+    "rollback.yml": {"workflow_dispatch"},  # production's rollback, behind the `production` approval
 }
 
 

@@ -49,6 +49,10 @@ class RegistryError(LookupError):
     """The registry lacks what a step needs (a version, an alias); the message says what to run."""
 
 
+class PermissionDeniedError(RegistryError):
+    """The tracking server's auth app refused this identity a change (HTTP 403): nothing was changed."""
+
+
 class ChampionChangedError(RegistryError):
     """@champion moved (a concurrent promote or rollback) between reading it and moving it: nothing was changed."""
 
@@ -177,11 +181,13 @@ class Registry:
         return {alias: v.version for alias, v in found.items() if v is not None}
 
     def set_alias(self, alias: str, version: str) -> None:
-        self.client.set_registered_model_alias(self.name, alias, str(version))
+        with _refused(f"move @{alias} of {self.name}", self.store):
+            self.client.set_registered_model_alias(self.name, alias, str(version))
 
     def delete_alias(self, alias: str) -> None:
         if self.version_by_alias(alias) is not None:
-            self.client.delete_registered_model_alias(self.name, alias)
+            with _refused(f"remove @{alias} of {self.name}", self.store):
+                self.client.delete_registered_model_alias(self.name, alias)
 
     @contextmanager
     def alias_lock(self) -> Iterator[None]:
@@ -236,8 +242,9 @@ class Registry:
             return previous.version, None if current is None else current.version
 
     def tag(self, version: str, tags: Mapping[str, object]) -> None:
-        for key, value in tags.items():
-            self.client.set_model_version_tag(self.name, str(version), key, str(value))
+        with _refused(f"tag {self.name} v{version}", self.store):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(self.name, str(version), key, str(value))
 
     def model_tags(self) -> dict[str, str]:
         """The registered model's own tags (what concerns every version: e.g. when retraining was last dispatched)."""
@@ -474,6 +481,18 @@ class Registry:
         self.client.update_model_version(self.name, str(version), description=text)
 
 
+@contextmanager
+def _refused(action: str, store: str) -> Iterator[None]:
+    """Turn the auth app's 403 on ``action`` into a PermissionDeniedError naming who was refused what."""
+    try:
+        yield
+    except MlflowException as err:
+        if err.error_code != "PERMISSION_DENIED":
+            raise
+        who = os.environ.get("MLFLOW_TRACKING_USERNAME") or "this identity"
+        raise PermissionDeniedError(f"{store} refused: {who} may not {action} (HTTP 403, permission denied)") from err
+
+
 def _failed(err: Exception) -> str:
     """An ``onnx`` tag for a failure: the reason, short enough for a tag."""
     reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -494,9 +513,15 @@ def _log_onnx(model: Any) -> str:
     return "exported: parity not checked yet"
 
 
+def _with_driver(uri: str) -> str:
+    """A bare postgresql:// URI with the driver the lock carries: SQLAlchemy 2.1 reads it as psycopg 3, the project
+    installs psycopg2 (psycopg2-binary)."""
+    return f"postgresql+psycopg2://{uri.removeprefix('postgresql://')}" if uri.startswith("postgresql://") else uri
+
+
 def connect(settings: Settings) -> Registry:
     """Point MLflow at the environment's store and experiment; return its registry."""
-    uri = settings.tracking_uri
+    uri = _with_driver(settings.tracking_uri)
     _point_mlflow_at(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     mlflow.set_experiment(experiment_id=_experiment(client, uri, settings.tracking.experiment))

@@ -17,7 +17,13 @@ def run(settings: Settings, reason: str = "") -> tuple[str, str]:
     """Point @champion back at @previous_champion (and keep the current one as previous, to roll forward); record who,
     when and why on the restored version."""
     registry = tracking.connect(settings)
-    restored, replaced = registry.roll_back()
+    try:
+        restored, replaced = registry.roll_back()
+    except tracking.PermissionDeniedError as err:
+        raise tracking.PermissionDeniedError(
+            f"{err}. Nothing was moved. Roll {settings.env} back through the rollback workflow, behind the production "
+            'approval: gh workflow run rollback.yml -f reason="..."'
+        ) from err
     if replaced is not None:
         registry.tag(replaced, {"rolled_back_at": datetime.now(UTC).isoformat(timespec="seconds")})
     detail = f"@{tracking.CHAMPION} v{replaced or 'none'} -> v{restored}"
