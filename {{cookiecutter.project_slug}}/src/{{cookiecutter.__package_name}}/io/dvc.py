@@ -64,12 +64,12 @@ def remote_problem(root: Path) -> str | None:
 
 def pull(root: Path, pointer: Path) -> None:
     """``dvc pull <pointer>``: the folder it tracks, from the DVC remote; a remote it cannot reach says what to set."""
-    problem = remote_problem(root)
-    if problem is not None:
-        raise DataError(f"dvc pull {pointer}: {problem}")
     try:
         _dvc(root, "pull", str(pointer))
     except DataError as err:
+        problem = remote_problem(root)
+        if problem is not None:
+            raise DataError(f"dvc pull {pointer}: {problem}") from None
         url = default_remote(root)[1]["url"]
         scheme = url.split("://")[0]
         if scheme not in SIGN_IN:
