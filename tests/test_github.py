@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import threading
 import uuid
@@ -114,11 +115,23 @@ def test_dependabot_updates_uv_and_actions_weekly_grouped(baked: Baked) -> None:
 # --- One s3 bake, set up once: the remote through the S3 protocol, the audit, the act run -----------------------
 
 
-@pytest.fixture(scope="module")
-def s3_project(bakes: dict[str, Baked]) -> Baked:
-    baked = bakes[config_id(S3)]
-    baked.run("make", "setup", f"UV={uv_bin()}", timeout=900)
-    return baked
+@pytest.mark.slow
+@pytest.mark.heavy(minutes=2)
+def test_s3_bake_remote_audit_and_an_unreachable_remote_under_act(
+    bakes: dict[str, Baked], s3_server: S3Server, tmp_path: Path
+) -> None:
+    """One s3 bake, set up once (one test, so that no second worker installs it again): its DVC remote pushed and
+    pulled through the S3 protocol, `make audit`'s three outcomes, and act's integration run with a remote it cannot
+    reach (each check's docstring says what it proves)."""
+    project = bakes[config_id(S3)]
+    if shutil.which(f"python{S3['python_version']}") is None:
+        pytest.skip(f"python{S3['python_version']} is not installed on this machine")
+    project.run("make", "setup", f"UV={uv_bin()}", timeout=900)
+    (tmp_path / "s3").mkdir()
+    (tmp_path / "act").mkdir()
+    check_push_then_pull_from_a_fresh_clone(project, s3_server, tmp_path / "s3")
+    check_audit_tells_an_unreachable_service_from_a_vulnerability(project)
+    check_act_integration_with_an_unreachable_remote_stops_in_one_line(project, tmp_path / "act")
 
 
 def md5s(folder: Path) -> dict[str, str]:
@@ -132,9 +145,7 @@ def point_at(project: Path, dvc: str, server: S3Server, url: str, key_id: str, s
         subprocess.run([dvc, "remote", "modify", "--local", "storage", key, value], cwd=project, env=env, check=True)
 
 
-@pytest.mark.slow
-@pytest.mark.heavy(minutes=2)
-def test_s3_remote_push_then_pull_from_a_fresh_clone(s3_project: Baked, s3_server: S3Server, tmp_path: Path) -> None:
+def check_push_then_pull_from_a_fresh_clone(s3_project: Baked, s3_server: S3Server, tmp_path: Path) -> None:
     """dvc_remote=s3: `dvc push` to an S3-protocol server, `dvc pull data/raw.dvc` in a fresh clone restores the
     sample byte for byte; the keys live in .dvc/config.local only: no tracked file, commit or config holds them."""
     bucket = s3_server.create_bucket(f"g15-{uuid.uuid4().hex[:12]}")
@@ -197,8 +208,7 @@ class StandInOSV(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.slow
-def test_audit_tells_an_unreachable_service_from_a_vulnerability(s3_project: Baked) -> None:
+def check_audit_tells_an_unreachable_service_from_a_vulnerability(s3_project: Baked) -> None:
     """`make audit` on the locked packages: clean passes; a planted advisory fails naming the package; a service
     that does not answer fails with one ::error:: line (in Actions) saying no package was checked, a warning under
     act."""
@@ -233,8 +243,7 @@ def test_audit_tells_an_unreachable_service_from_a_vulnerability(s3_project: Bak
     assert "::warning::under act, not failing the local run: the vulnerability service" in local.stdout
 
 
-@pytest.mark.slow
-def test_act_integration_with_an_unreachable_remote_stops_in_one_line(s3_project: Baked, tmp_path: Path) -> None:
+def check_act_integration_with_an_unreachable_remote_stops_in_one_line(s3_project: Baked, tmp_path: Path) -> None:
     """Under act, the integration workflow with a DVC remote this machine cannot reach (a local folder that is not
     here, as a runner sees the default remote) stops at the data step with one ::error:: line naming the folder and
     the dvc_remote answers, before any test or pipeline step."""
