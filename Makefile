@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help demo test test-fast lock sample bench bench-predict bench-serving bench-onnx bench-drift bench-governance bench-spark clean
+.PHONY: help demo test test-fast test-newest lock sample bench bench-predict bench-serving bench-onnx bench-drift bench-governance bench-spark clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,11 @@ test-fast: $(VENV)/.installed ## Skip the tests that install and run baked proje
 
 lock: $(VENV)/.installed ## Re-resolve the generated project's uv.lock for every Python version
 	$(BIN)/python scripts/lock.py
+
+test-newest: ## The newest versions pyproject.toml allows (make lock), the packages that moved, then the suite (CI, nightly)
+	$(MAKE) lock
+	$(BIN)/python scripts/lock.py --changes | tee -a "$${GITHUB_STEP_SUMMARY:-/dev/null}"
+	$(MAKE) test
 
 bench: $(VENV)/.installed ## Measure bake time (results go in README.md)
 	$(BIN)/python bench/bake.py

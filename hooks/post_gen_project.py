@@ -25,6 +25,11 @@ CLOUD_URLS = {
     "gcs": "gs://YOUR-BUCKET/{slug}",
     "azure": "azure://YOUR-CONTAINER/{slug}",
 }
+# Committed settings a cloud remote needs beyond its URL (credentials never: they come from the environment, or from
+# .dvc/config.local, which git ignores). Azure's storage account is part of the address, not a secret.
+CLOUD_SETTINGS = {
+    "azure": {"account_name": "YOUR-ACCOUNT"},
+}
 
 
 class Tools:
@@ -119,6 +124,8 @@ def init_dvc(tools: Tools, answers: dict, root: Path) -> None:
     if not (root / f"{DATA_DIR}.dvc").exists():
         dvc(tools, "add", DATA_DIR, root=root)
     dvc(tools, "remote", "add", "--default", "--force", "storage", remote_url(answers), root=root)
+    for key, value in CLOUD_SETTINGS.get(answers["dvc_remote"], {}).items():
+        dvc(tools, "remote", "modify", "storage", key, value, root=root)
 
 
 def commit_all(root: Path, message: str) -> None:

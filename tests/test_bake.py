@@ -46,6 +46,7 @@ def expected_files(config: dict) -> set[str]:
         ".github/workflows/rollback.yml",
         *(f"deploy/tracking/{name}" for name in ("README.md", "compose.yaml", "Dockerfile", "requirements.txt", "serve.sh",
                                                   "basic_auth.ini", "initdb.sql", "grants.py", "grants.toml")),
+        ".github/dependabot.yml", "tests/unit/test_dvc_remote.py",
     }
     modules = [
         "__init__", "__main__", "cli", "config", "core/__init__", "core/dataset", "core/drift", "core/features",

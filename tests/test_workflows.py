@@ -149,9 +149,21 @@ def test_only_the_retraining_dispatch_can_start_workflows(baked: Baked) -> None:
     assert any(step.get("run") == "make dispatch-retraining ENV=prod" for step in job["steps"])
 
 
+def data_jobs(baked: Baked) -> set[tuple[str, str]]:
+    """(workflow, job) of every job whose setup action fetches an environment's data from the DVC remote."""
+    return {
+        (name, job_name)
+        for name, workflow in workflows(baked).items()
+        for job_name, job in workflow["jobs"].items()
+        for step in job.get("steps", [])
+        if step.get("uses") == "./.github/actions/setup" and step.get("with", {}).get("environment", "none") != "none"
+    }
+
+
 def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked) -> None:
     """contents: write where data pointers or tags are pushed; issues: write for the breach's issue; packages,
-    id-token and attestations: write for the job that pushes and attests the serving image; nowhere else."""
+    id-token and attestations: write for the job that pushes and attests the serving image; id-token: write for the
+    jobs that fetch data when the DVC remote is a cloud bucket (OIDC); nowhere else."""
     writers = {
         (name, job_name, scope)
         for name, workflow in workflows(baked).items()
@@ -167,7 +179,7 @@ def test_write_permissions_are_held_by_the_jobs_that_need_them_only(baked: Baked
         ("release.yml", "image", "packages"),
         ("release.yml", "image", "id-token"),
         ("release.yml", "image", "attestations"),
-    }
+    } | ({(name, job, "id-token") for name, job in data_jobs(baked)} if baked.config["dvc_remote"] != "local" else set())
 
 
 def test_image_and_deploy_follow_the_production_approval(baked: Baked) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
@@ -39,6 +40,12 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
         raise DataError(f"{settings.raw_dir}.dvc: not found here nor on the {settings.operate.data_branch} branch, so "
                         f"DVC does not track {settings.raw_dir} yet. Start it: {hint}")  # fmt: skip
     for pointer in pointers:
-        dvc.pull(settings.root, pointer)
+        try:
+            dvc.pull(settings.root, pointer)
+        except DataError as err:
+            if os.environ.get("GITHUB_ACTIONS") != "true":
+                raise
+            print(f"::error::{err}")  # one annotation on the run's page, in GitHub Actions and under act
+            return 1
         print(f"{str(pointer).removesuffix('.dvc')}: pulled from the DVC remote ({pointer})")
     return 0
