@@ -218,13 +218,13 @@ class S3Server:
     def create_bucket(self, name: str) -> str:
         import boto3
 
-        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **_boto_keys(self.env))
+        keys = {
+            "aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"],
+        }
+        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **keys)
         client.create_bucket(Bucket=name)
         return f"s3://{name}"
-
-
-def _boto_keys(env: dict[str, str]) -> dict[str, str]:
-    return {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import json
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import MATRIX, Baked, config_id, uv_bin
+from conftest import MATRIX, Baked, config_id, free_port, uv_bin
 
 BIN = Path(sys.executable).parent
 K8S_VERSION = "1.33.0"  # the oldest Kubernetes the manifests must suit
@@ -116,12 +115,6 @@ def test_overlays_render_valid_manifests_that_match_the_image(config: dict, over
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
     assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def replay(dockerfile: Path, context: Path, app: Path, env: dict[str, str]) -> list[str]:
