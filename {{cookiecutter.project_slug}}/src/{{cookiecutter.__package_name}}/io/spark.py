@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from {{ cookiecutter.__package_name }}.io.files import check_write_allowed
 
 log = logging.getLogger(__name__)
 logging.getLogger("py4j").setLevel(logging.WARNING)  # one INFO line per closed gateway connection otherwise
-warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 # Timestamps cross between Spark and pandas in UTC: the session's clock must not shift the flights' local times.
 FIXED_CONF = {
     "spark.sql.session.timeZone": "UTC",
