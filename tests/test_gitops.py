@@ -54,23 +54,37 @@ def pushed_bake(tmp_path: Path) -> tuple[Baked, Path]:
 
 @pytest.mark.heavy(minutes=9)
 def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
-    """bake -> bare remote -> PR green, a failing unit test red and nothing promoted -> merge -> integration green."""
+    """bake -> bare remote -> PR green (also without the DVC remote, as on GitHub's runners), a failing unit test red
+    and nothing promoted -> merge -> integration green."""
     project, _ = pushed_bake(tmp_path)
 
-    # A developer's commit on dev: the pull-request workflow runs green.
+    # A developer's commit on dev: the pull-request workflow runs green, also where the default DVC remote (a folder
+    # on the machine that baked the project) is out of reach, as on GitHub's runners: the notebooks check then says
+    # so in one notice instead of running the notebooks. act copies the work tree, so the change goes in .dvc/config.
     (project.path / "tests" / "unit" / "test_dev_change.py").write_text(PASSING_TEST)
     project.run("git", "add", "-A")
     project.run("git", "commit", "-qm", "test: cover the dev change")
-    green = project.run("make", "act-pr", timeout=1800, check=False)
+    gone = tmp_path / "not-here" / "dvc-remote"
+    try:
+        project.run(str(project.path / ".venv" / "bin" / "dvc"), "remote", "modify", "storage", "url", str(gone))
+        green = project.run("make", "act-pr", timeout=1800, check=False)
+    finally:
+        project.run("git", "checkout", "--", ".dvc/config")
     assert green.returncode == 0, green.stdout[-4000:]
     assert job_result(green.stdout, "unit-tests") == "succeeded"
+    assert job_result(green.stdout, "notebooks") == "succeeded"
+    notices = [line.split("::notice::", 1)[1] for line in green.stdout.splitlines() if "::notice::" in line]
+    assert len(notices) == 1 and notices[0].startswith("no dev data here, so what needs it is skipped: "), notices
+    assert str(gone) in notices[0] and "dvc_remote=s3, gcs or azure" in notices[0]
+    assert "executing notebooks/" not in green.stdout and "::error::" not in green.stdout
 
     # The same with a deliberately failing unit test: red, and nothing is promoted anywhere.
     project.run("git", "switch", "-q", "-c", "feature/broken")
     (project.path / "tests" / "unit" / "test_broken.py").write_text("def test_broken() -> None:\n    assert 1 == 2\n")
     project.run("git", "add", "-A")
     project.run("git", "commit", "-qm", "test: a deliberately failing test", "--no-verify")
-    red = project.run("make", "act-pr", timeout=1800, check=False)
+    # Only the unit-tests job: the workflow's other checks ran green above on the same code but for the test.
+    red = project.run("make", "act-pr", "ACT_ARGS=-j unit-tests", timeout=1800, check=False)
     assert red.returncode != 0
     assert job_result(red.stdout, "unit-tests") == "failed"
     assert not (project.path / "mlflow.db").exists()

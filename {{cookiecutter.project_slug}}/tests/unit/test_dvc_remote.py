@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.io.dvc import remote_problem
 
 
@@ -55,3 +56,21 @@ def test_a_named_bucket_is_left_to_dvc(tmp_path: Path) -> None:
 def test_no_default_remote_says_how_to_add_one(tmp_path: Path) -> None:
     problem = remote_problem(dvc_project(tmp_path / "p", None))
     assert problem is not None and "dvc remote add --default storage <url>" in problem
+
+
+def test_data_if_reachable_skips_with_one_notice_when_the_remote_cannot_serve(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`data --if-reachable` on a runner that lacks the local remote: one ::notice:: line naming the folder, exit 0,
+    the step output pulled=false, nothing fetched."""
+    missing = project_copy / "elsewhere" / "dvc-remote"
+    dvc_project(project_copy, {"url": str(missing)})
+    outputs = project_copy / "github-output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    assert main(["data", "--env", "dev", "--root", str(project_copy), "--if-reachable"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("::notice::no dev data here, so what needs it is skipped: "), lines
+    assert str(missing) in lines[0]
+    assert outputs.read_text() == "pulled=false\n"
+    assert not (project_copy / "data").exists()

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from {{ cookiecutter.__package_name }}.config import Settings
-from {{ cookiecutter.__package_name }}.io import dvc, git
+from {{ cookiecutter.__package_name }}.io import ci, dvc, git
 from {{ cookiecutter.__package_name }}.io.data import DataError
 from {{ cookiecutter.__package_name }}.io.published import data_pointers
 
@@ -29,10 +29,21 @@ def fetch_pointers(settings: Settings) -> list[Path]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options beyond --env."""
+    parser.add_argument(
+        "--if-reachable",
+        action="store_true",
+        help="when the DVC remote cannot serve this machine (a local remote seen from a CI runner), say why and exit "
+        "0 without the data; in Actions the step's output `pulled` is then false (the notebooks check reads it)",
+    )
 
 
 def execute(settings: Settings, args: argparse.Namespace) -> int:
+    problem = dvc.remote_problem(settings.root) if args.if_reachable else None
+    if problem is not None:
+        notice = "::notice::" if os.environ.get("GITHUB_ACTIONS") == "true" else ""
+        print(f"{notice}no {settings.env} data here, so what needs it is skipped: {problem}")
+        ci.set_outputs({"pulled": False})
+        return 0
     pointers = fetch_pointers(settings)
     if Path(f"{settings.raw_dir}.dvc") not in pointers:
         hint = (f"make ingest ENV={settings.env} UNTIL=2013-06, then make publish ENV={settings.env}"
@@ -48,4 +59,5 @@ def execute(settings: Settings, args: argparse.Namespace) -> int:
             print(f"::error::{err}")  # one annotation on the run's page, in GitHub Actions and under act
             return 1
         print(f"{str(pointer).removesuffix('.dvc')}: pulled from the DVC remote ({pointer})")
+    ci.set_outputs({"pulled": True})
     return 0
