@@ -206,3 +206,26 @@ def test_image_and_deploy_follow_the_production_approval(baked: Baked) -> None:
     for secret in ("secrets.KUBE_CONFIG", "secrets.ONLINE_STORE_PASSWORD"):
         assert {name for name, job in jobs.items() if secret in yaml.safe_dump(job)} == {"deploy"}
     assert {"image", "deploy"} <= set(jobs["alert"]["needs"])
+
+
+def test_the_templates_own_ci_is_clean_and_tries_the_newest_versions_nightly() -> None:
+    """The template's own .github/workflows/ci.yml: zizmor (auditor) finds nothing, GitHub's schema and actionlint
+    pass; pushes and pull requests run .ci/run, and the nightly schedule runs `make test-newest`, read-only."""
+    root = Path(__file__).resolve().parents[1]
+    audit = subprocess.run([tool("zizmor"), "--offline", "--persona", "auditor", "--strict-collection", "--no-progress",
+                            ".github/"], cwd=root, capture_output=True, text=True)  # fmt: skip
+    assert audit.returncode == 0 and "No findings to report" in audit.stdout + audit.stderr, audit.stdout + audit.stderr
+    path = root / ".github" / "workflows" / "ci.yml"
+    schema = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    lint = subprocess.run([tool("actionlint"), "-no-color", str(path)], cwd=root, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    ci = yaml.load(path.read_text(), Loader=yaml.BaseLoader)
+    assert ci["permissions"] == {} and len(ci["on"]["schedule"]) == 1
+    test, newest = ci["jobs"]["test"], ci["jobs"]["newest-versions"]
+    assert test["steps"][-1]["run"] == "bash .ci/run" and "schedule" not in test["if"]
+    assert newest["steps"][-1]["run"] == "make test-newest" and "'schedule'" in newest["if"]
+    for job in (test, newest):
+        assert job["permissions"] == {"contents": "read"}
+        assert all(SHA_PIN.match(step["uses"]) for step in job["steps"] if "uses" in step)
