@@ -11,16 +11,14 @@ pandas engine on the scikit-learn flavour (what spark_udf loads), and the Spark 
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from predict_throughput import make_input
-from project import ROOT, WORK, module
+from project import ROOT, WORK, contender_arguments, measure, module
 
 MASTER = "local[2]"
 
@@ -66,20 +64,8 @@ def child(name: str, source: Path) -> None:
     print(json.dumps({"seconds": seconds, "python_mb": python_mb, "jvm_mb": extra.get("jvm_mb", 0.0)}))
 
 
-def measure(name: str, source: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", name, str(source)], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--child", nargs=2, metavar=("NAME", "SOURCE"), help=argparse.SUPPRESS)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows at 1x (default 1,000,000)")
-    parser.add_argument("--factors", type=int, nargs="+", default=[1, 10], help="input sizes, times --rows")
-    parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS), default=list(CONTENDERS))
-    args = parser.parse_args()
+    args = contender_arguments(__doc__, list(CONTENDERS))
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return 0
@@ -92,7 +78,7 @@ def main() -> int:
         rows = args.rows * factor
         source = make_input(rows)
         for name in args.contenders:
-            result = results[(factor, name)] = measure(name, source)
+            result = results[(factor, name)] = measure(__file__, name, source)
             memory = f"{result['python_mb']:,.0f}" + (f" + {result['jvm_mb']:,.0f}" if result["jvm_mb"] else "")
             print(
                 f"| {factor}x ({rows:,} rows) | {name} | {rows / result['seconds']:,.0f} | {result['seconds']:.1f} | "
