@@ -137,11 +137,14 @@ def test_pipeline_twice_keeps_the_champion(tmp_path: Path) -> None:
 @pytest.mark.parametrize("slug", ["reports", "src"])
 def test_a_package_named_like_a_project_folder_installs_and_passes(tmp_path: Path, slug: str) -> None:
     """A slug whose package shares its name with a folder of the project (src/, or reports/, which .gitignore names)
-    installs from the lock and passes its own unit tests; the one that cannot (tests) is refused at bake time."""
+    installs from the lock, and its CLI and configuration tests pass (every command's --help imports every step);
+    the one that cannot (tests) is refused at bake time. The whole unit suite runs in the matrix's bakes."""
     from conftest import bake, tool_env
 
     (tmp_path / "home").mkdir()
     env = tool_env(tmp_path / "home")
     assert bake({"project_slug": slug}, tmp_path, env).returncode == 0
     project = Baked({"project_slug": slug}, tmp_path / slug, None, env)
-    project.run("make", "setup", "test-unit", f"UV={uv_bin()}", timeout=900)
+    project.run("make", "setup", f"UV={uv_bin()}", timeout=900)
+    tests = project.run(".venv/bin/pytest", "-q", "tests/unit/test_cli.py", "tests/unit/test_config.py", timeout=600)
+    assert " passed" in tests.stdout and " failed" not in tests.stdout, tests.stdout[-2000:]
