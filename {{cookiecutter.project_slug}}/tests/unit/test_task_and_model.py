@@ -35,11 +35,12 @@ def test_thresholds_are_floors_for_scores_and_ceilings_for_errors() -> None:
 
 
 def test_every_task_names_a_metric_its_own_metrics_compute() -> None:
-    """The primary metric, the worst-of rule and the scorer agree with each task's direction."""
+    """The primary metric, the worst-of rule and the scorer agree with each task's direction; ``primary`` computes
+    exactly what ``metrics`` reports under the primary metric's name."""
     y = np.array([0, 1, 0, 1, 1])
     scores = np.array([0.2, 0.8, 0.4, 0.6, 0.9])
     for spec in TASKS.values():
-        assert spec.primary_metric in spec.metrics(y, scores)
+        assert spec.primary(y, scores) == spec.metrics(y, scores)[spec.primary_metric]
         assert spec.worst([1.0, 2.0]) == (1.0 if spec.higher_is_better else 2.0)
         assert spec.sklearn_scoring.endswith(spec.primary_metric.replace("mae", "mean_absolute_error"))
 

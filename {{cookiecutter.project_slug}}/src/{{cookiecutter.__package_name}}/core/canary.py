@@ -49,16 +49,18 @@ class Judgement:
     verdict: str
 
 
-def _metric(spec: TaskSpec, frame: pd.DataFrame) -> float | None:
-    if len(frame) < 2 or frame["label"].nunique() < spec.min_classes:
+def _metric(spec: TaskSpec, labels: np.ndarray, predictions: np.ndarray) -> float | None:
+    if len(labels) < 2 or len(np.unique(labels)) < spec.min_classes:
         return None
-    return float(spec.metrics(frame["label"].to_numpy(), frame["prediction"].to_numpy())[spec.primary_metric])
+    return float(spec.primary(labels, predictions))
 
 
-def _arm(spec: TaskSpec, answered: pd.DataFrame, version: str, alias: str) -> tuple[Arm, pd.DataFrame]:
+def _arm(spec: TaskSpec, answered: pd.DataFrame, version: str, alias: str) -> tuple[Arm, np.ndarray, np.ndarray]:
+    """The version's arm, and its labelled answers: (labels, predictions)."""
     mine = answered[answered["model_version"] == version]
     labelled = mine[mine["label"].notna()]
-    return Arm(version, alias, len(mine), len(labelled), _metric(spec, labelled)), labelled
+    labels, predictions = labelled["label"].to_numpy(), labelled["prediction"].to_numpy()
+    return Arm(version, alias, len(mine), len(labelled), _metric(spec, labels, predictions)), labels, predictions
 
 
 def judge(
@@ -74,8 +76,8 @@ def judge(
     """Compare two versions on ``answered`` (one row per answered record: model_version, prediction, label; label
     missing until it arrives), with the promotion metric. The difference is bootstrapped within each arm (the arms
     are disjoint sets of requests): its 95 % interval and a two-sided p-value say whether it is more than noise."""
-    first, champion_rows = _arm(spec, answered, champion, "champion")
-    second, challenger_rows = _arm(spec, answered, challenger, "challenger")
+    first, champion_labels, champion_predictions = _arm(spec, answered, champion, "champion")
+    second, challenger_labels, challenger_predictions = _arm(spec, answered, challenger, "challenger")
     metric = spec.primary_metric
     if min(first.labelled, second.labelled) < min_labelled or first.metric is None or second.metric is None:
         verdict = (
@@ -87,9 +89,10 @@ def judge(
     rng = np.random.default_rng(seed)
     differences = []
     for _ in range(resamples):
-        a = champion_rows.iloc[rng.integers(0, len(champion_rows), len(champion_rows))]
-        b = challenger_rows.iloc[rng.integers(0, len(challenger_rows), len(challenger_rows))]
-        ma, mb = _metric(spec, a), _metric(spec, b)
+        a = rng.integers(0, first.labelled, first.labelled)
+        b = rng.integers(0, second.labelled, second.labelled)
+        ma = _metric(spec, champion_labels[a], champion_predictions[a])
+        mb = _metric(spec, challenger_labels[b], challenger_predictions[b])
         if ma is not None and mb is not None:
             differences.append(sign * (mb - ma))
     spread = np.asarray(differences)

@@ -47,6 +47,7 @@ class TaskSpec:
     estimator: type
     loss: str
     metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+    primary: Callable[[np.ndarray, np.ndarray], float]  # metrics()[primary_metric] alone, for resampling loops
     min_classes: int  # distinct label values a holdout needs before its metric means anything
 
     def scores(self, model: Any, frame) -> np.ndarray:
@@ -81,6 +82,7 @@ TASKS = {
         estimator=HistGradientBoostingClassifier,
         loss="log_loss",
         metrics=classification_metrics,
+        primary=skm.roc_auc_score,
         min_classes=2,
     ),
     "regression": TaskSpec(
@@ -93,6 +95,7 @@ TASKS = {
         estimator=HistGradientBoostingRegressor,
         loss="absolute_error",  # delays are heavy-tailed and judged by mae: fit the median, not the mean
         metrics=regression_metrics,
+        primary=skm.mean_absolute_error,
         min_classes=1,
     ),
 }
