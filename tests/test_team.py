@@ -17,10 +17,10 @@ PROD = "flight_delays_prod"
 @pytest.mark.slow
 @pytest.mark.heavy(minutes=4)  # 3 min 18 s beside a niced benchmark: pipeline 75 s (253 s before the auth cache)
 def test_the_team_server_runs_the_project_and_guards_production(team: Team) -> None:
-    """A person (EDIT on dev) runs pipeline, status, serve and monitor against the server (PostgreSQL, S3 artifacts
-    through the server); moving production's @champion is refused them (403, alias unchanged) and `rollback` says to
-    use the workflow in one line; the promoter may move it; sign-up is closed; a postgresql:// URI reads the same
-    registry; grants.py applied twice changes nothing."""
+    """A person (MANAGE on dev, READ on prod) runs pipeline, status, serve and monitor against the server
+    (PostgreSQL, S3 artifacts through the server); moving production's @champion is refused them (403, alias
+    unchanged) and `rollback` says to use the workflow in one line; the promoter may move it; sign-up is closed; a
+    postgresql:// URI reads the same registry; grants.py applied twice changes nothing."""
     started = time.monotonic()
     pipeline = team.run("ada", "make", "pipeline").stdout
     assert "PROMOTED" in pipeline, pipeline[-3000:]
