@@ -64,7 +64,7 @@ TASK_FREE = " ".join(f"--ignore=tests/integration/test_{name}.py"
 
 @pytest.mark.parametrize(
     "config",
-    [pytest.param(c, marks=pytest.mark.heavy(minutes=11 if c == DEFAULT else 8)) for c in INTEGRATION],
+    [pytest.param(c, marks=pytest.mark.heavy(minutes=12 if c == DEFAULT else 7)) for c in INTEGRATION],
     ids=config_id,
 )
 def test_baked_integration_tests_pass(config: dict, bakes: dict[str, Baked], tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def pushed_bake(tmp_path: Path) -> tuple[Baked, Path]:
     return project, origin
 
 
-@pytest.mark.heavy(minutes=9)
+@pytest.mark.heavy(minutes=8)
 def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
     """bake -> bare remote -> PR green (also without the DVC remote, as on GitHub's runners), a failing unit test red
     and nothing promoted -> merge -> integration green."""
@@ -102,7 +102,7 @@ def test_pull_request_and_integration_with_act(tmp_path: Path) -> None:
     assert "1 passed" in integration.stdout and "Job succeeded" in integration.stdout
 
 
-@pytest.mark.heavy(minutes=15)
+@pytest.mark.heavy(minutes=16)
 def test_release_and_the_monthly_cycle_with_act(tmp_path: Path) -> None:
     """release/1.0 trains, validates, promotes on the first load of prod data: the prod champion's lineage names the
     release commit and the tracked data, the commit carries the model tag, the version the approval (act's stand-in)
