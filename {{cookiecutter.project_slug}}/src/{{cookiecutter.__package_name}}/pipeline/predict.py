@@ -78,6 +78,14 @@ def default_batch(settings: Settings) -> Path:
     return output_path(settings, "batch.parquet")
 
 
+def no_champion(settings: Settings, registry: tracking.Registry) -> tracking.RegistryError:
+    """What both engines say when there is nothing to score with."""
+    return tracking.RegistryError(
+        f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "
+        f"`make status ENV={settings.env}` lists the versions and their verdicts"
+    )
+
+
 def run_spark(settings: Settings, batch_path: Path, target: Path) -> Scored:
     """``engine: spark``: the same checks, then ``mlflow.pyfunc.spark_udf`` on ``models:/<name>@champion`` scores the
     batch into partitioned parquet (a folder at ``target``) with the same provenance columns, published at once."""
@@ -85,10 +93,7 @@ def run_spark(settings: Settings, batch_path: Path, target: Path) -> Scored:
     registry = tracking.connect(settings)
     version = registry.version_by_alias(tracking.CHAMPION)
     if version is None:
-        raise tracking.RegistryError(
-            f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "
-            f"`make status ENV={settings.env}` lists the versions and their verdicts"
-        )
+        raise no_champion(settings, registry)
     kinds = registry.input_kinds(version.version) or {}
     source = settings.path(batch_path)
     started = time.perf_counter()
@@ -114,10 +119,7 @@ def run(settings: Settings, batch_path: Path, target: Path, explain: bool = Fals
     registry = tracking.connect(settings)
     champion = registry.load_alias(tracking.CHAMPION, prefer_onnx=True)  # its ONNX export when verified: faster
     if champion is None:
-        raise tracking.RegistryError(
-            f"{registry.name} has no @champion: no version has passed validation and been promoted yet. "
-            f"`make status ENV={settings.env}` lists the versions and their verdicts"
-        )
+        raise no_champion(settings, registry)
     inputs = list(champion.inputs)
     schema = input_schema(settings, champion.kinds)
     source = settings.path(batch_path)
